@@ -1,0 +1,1 @@
+"""plansentry: a runtime guard for LLM planners in robot control loops."""

@@ -1,0 +1,143 @@
+"""A pure circuit breaker: it takes ``now_ns`` and an outcome and returns its next state.
+
+It opens on any of three signals, whichever comes first:
+
+- ``consecutive_failures`` failures in a row;
+- a failure rate of at least ``failure_rate`` over the last ``window`` calls (once ``min_calls``
+  have been seen);
+- a slow-call rate of at least ``slow_rate`` over the same window (a call is slow when the model
+  took longer than ``slow_call_ms``, whether or not its output was good).
+
+Open, it refuses the model for ``cooldown_s``; then up to ``probes`` calls are let through one at a
+time (half-open). That many successes close it; one failure reopens it with the cool-down multiplied
+by ``backoff`` (at most ``max_cooldown_s``). No lock is involved: the state is a frozen value.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, replace
+from typing import final
+
+_NS_PER_S = 1_000_000_000
+
+
+@final
+class BreakerPhase(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerConfig:
+    """Thresholds of the breaker; units are in the names. Invalid values raise at construction."""
+
+    consecutive_failures: int = 5
+    window: int = 20
+    min_calls: int = 10
+    failure_rate: float = 0.5
+    slow_call_ms: float = 10_000.0
+    slow_rate: float = 0.8
+    cooldown_s: float = 5.0
+    backoff: float = 2.0
+    max_cooldown_s: float = 120.0
+    probes: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("consecutive_failures", "window", "min_calls", "probes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"breaker.{name} must be an integer >= 1, got {value!r}")
+        for name in ("failure_rate", "slow_rate"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value <= 1):
+                raise ValueError(f"breaker.{name} must be in (0, 1], got {value!r}")
+        for name in ("slow_call_ms", "cooldown_s", "max_cooldown_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"breaker.{name} must be finite and > 0, got {value!r}")
+        if not (math.isfinite(self.backoff) and self.backoff >= 1):
+            raise ValueError(f"breaker.backoff must be finite and >= 1, got {self.backoff!r}")
+        if self.max_cooldown_s < self.cooldown_s:
+            raise ValueError(
+                f"breaker.max_cooldown_s ({self.max_cooldown_s}) must be >= "
+                f"breaker.cooldown_s ({self.cooldown_s})"
+            )
+        if self.min_calls > self.window:
+            raise ValueError(
+                f"breaker.min_calls ({self.min_calls}) must be <= breaker.window ({self.window})"
+            )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BreakerState:
+    """Where the breaker is. ``recent`` holds the last ``window`` calls as (failed, slow) pairs."""
+
+    phase: BreakerPhase = BreakerPhase.CLOSED
+    consecutive: int = 0
+    recent: tuple[tuple[bool, bool], ...] = ()
+    open_until_ns: int = 0
+    cooldown_ns: int = 0
+    probes_ok: int = 0
+
+
+def _open(cfg: BreakerConfig, state: BreakerState, now_ns: int, backoff: bool) -> BreakerState:
+    base = int(cfg.cooldown_s * _NS_PER_S)
+    if backoff and state.cooldown_ns:
+        cooldown = min(int(state.cooldown_ns * cfg.backoff), int(cfg.max_cooldown_s * _NS_PER_S))
+    else:
+        cooldown = base
+    return BreakerState(BreakerPhase.OPEN, 0, (), now_ns + cooldown, cooldown, 0)
+
+
+def trip_reason(cfg: BreakerConfig, state: BreakerState) -> str | None:
+    """Why a closed breaker in ``state`` should open now, or ``None``."""
+    if state.consecutive >= cfg.consecutive_failures:
+        return f"{state.consecutive} consecutive failures"
+    calls = len(state.recent)
+    if calls >= cfg.min_calls:
+        failed = sum(1 for f, _ in state.recent if f)
+        if failed / calls >= cfg.failure_rate:
+            return f"failure rate {failed}/{calls} >= {cfg.failure_rate:g}"
+        slow = sum(1 for _, s in state.recent if s)
+        if slow / calls >= cfg.slow_rate:
+            return f"slow-call rate {slow}/{calls} >= {cfg.slow_rate:g}"
+    return None
+
+
+def record(
+    cfg: BreakerConfig, state: BreakerState, now_ns: int, *, failed: bool, slow: bool
+) -> tuple[BreakerState, str | None]:
+    """Account one call of the model; returns the new state and, if it just opened, why."""
+    if state.phase is BreakerPhase.HALF_OPEN:
+        if failed:
+            return _open(cfg, state, now_ns, backoff=True), "probe failed"
+        ok = state.probes_ok + 1
+        if ok >= cfg.probes:
+            return BreakerState(), None
+        return replace(state, probes_ok=ok), None
+    if state.phase is BreakerPhase.OPEN:
+        return state, None  # a late answer from before the trip: the breaker already decided
+    recent = (*state.recent, (failed, slow))[-cfg.window :]
+    nxt = replace(state, consecutive=state.consecutive + 1 if failed else 0, recent=recent)
+    reason = trip_reason(cfg, nxt)
+    if reason is not None:
+        return _open(cfg, nxt, now_ns, backoff=False), reason
+    return nxt, None
+
+
+def force_open(cfg: BreakerConfig, state: BreakerState, now_ns: int) -> BreakerState:
+    """Open the breaker for a reason outside the call results (stuck workers)."""
+    return _open(cfg, state, now_ns, backoff=state.phase is BreakerPhase.HALF_OPEN)
+
+
+def cooldown_elapsed(state: BreakerState, now_ns: int) -> bool:
+    return state.phase is BreakerPhase.OPEN and now_ns >= state.open_until_ns
+
+
+def start_probing(state: BreakerState) -> BreakerState:
+    return replace(state, phase=BreakerPhase.HALF_OPEN, probes_ok=0)

@@ -1,0 +1,242 @@
+"""The decision module: one pure function from (state, measured input) to (decision, next state).
+
+Reading order for one decision:
+
+1. :func:`consult` tells the runtime, when it is about to ask, whether the model may be asked.
+2. The runtime asks (or not), computes the fallbacks, waits until the cut-off, runs the gate.
+3. :func:`decide` judges arrival time, picks the first usable plan (model, then each fallback, then
+   the safe move), feeds the outcome to the breaker and the state machine, and returns the record.
+
+The cut-off is ``deadline_ns - reserve_ns``: output arriving later is a ``timeout`` even if it is
+good, so the time left after the cut-off always covers the gate and the hand-over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TypeVar, final
+
+from plansentry.core import breaker as brk
+from plansentry.core.breaker import BreakerConfig, BreakerPhase, BreakerState
+from plansentry.core.decision import (
+    SOURCE_LLM,
+    SOURCE_REPAIRED,
+    SOURCE_SAFE_MOVE,
+    ArrivalKind,
+    Decision,
+    DecisionInput,
+    SafeMove,
+)
+from plansentry.core.failures import FailureMode, Violation
+from plansentry.core.fsm import Event, State, Transition, fire
+
+PlanT = TypeVar("PlanT")
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeciderConfig:
+    """Policy of the decider.
+
+    ``recover_after``: good decisions in a row that bring DEGRADED back to NOMINAL (hysteresis).
+    ``reserve_ns``: time kept back before the deadline for the gate and hand-over.
+    ``max_stuck_workers``: abandoned planner calls still running that force the breaker open.
+    """
+
+    recover_after: int = 5
+    reserve_ns: int = 5_000_000
+    max_stuck_workers: int = 4
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("recover_after", "max_stuck_workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.reserve_ns, bool) or not isinstance(self.reserve_ns, int):
+            raise ValueError(f"reserve_ns must be an integer, got {self.reserve_ns!r}")
+        if self.reserve_ns < 0:
+            raise ValueError(f"reserve_ns must be >= 0, got {self.reserve_ns!r}")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class GuardState:
+    """The decider's whole memory: state-machine state, breaker, and the good-decision streak."""
+
+    state: State = State.NOMINAL
+    breaker: BreakerState = field(default_factory=BreakerState)
+    good_streak: int = 0
+
+
+def consult(state: GuardState, now_ns: int) -> bool:
+    """Whether the model may be asked now (the breaker is closed, probing, or its cool-down is over)."""
+    phase = state.breaker.phase
+    if state.state is State.SAFE_HOLD:
+        return phase is BreakerPhase.CLOSED
+    return phase is not BreakerPhase.OPEN or brk.cooldown_elapsed(state.breaker, now_ns)
+
+
+@final
+@dataclass(slots=True)
+class _Step:
+    """Accumulates transitions while one decision is worked out."""
+
+    gs: GuardState
+    transitions: list[Transition] = field(default_factory=list)
+
+    def go(self, event: Event, reason: str, **changes: object) -> None:
+        t = fire(self.gs.state, event, reason)
+        self.transitions.append(t)
+        self.gs = replace(self.gs, state=t.target, **changes)  # type: ignore[arg-type]
+
+
+def _judge_model(
+    cfg: DeciderConfig, inp: DecisionInput[PlanT], cutoff_ns: int
+) -> tuple[FailureMode | None, tuple[Violation, ...], PlanT | None, tuple[str, ...]]:
+    arrival = inp.arrival
+    late = arrival.at_ns is not None and arrival.at_ns > cutoff_ns
+    if arrival.kind is ArrivalKind.TIMEOUT or (arrival.kind is ArrivalKind.OUTPUT and late):
+        detail = arrival.detail or "no output by the cut-off"
+        return FailureMode.TIMEOUT, (Violation("cutoff", FailureMode.TIMEOUT, detail),), None, ()
+    if arrival.kind is ArrivalKind.TRANSPORT:
+        violation = Violation("transport", FailureMode.TRANSPORT, arrival.detail or "call failed")
+        return FailureMode.TRANSPORT, (violation,), None, ()
+    verdict = inp.verdict
+    if verdict is None:
+        raise ValueError(
+            f"decision {inp.seq}: output arrived in time but no gate verdict was given"
+        )
+    return verdict.mode, verdict.violations, verdict.plan, verdict.repairs
+
+
+def _account_model(
+    cfg: DeciderConfig, step: _Step, now_ns: int, failed: bool, slow: bool, why: str
+) -> None:
+    gs = step.gs
+    was = gs.breaker.phase
+    breaker, opened = brk.record(cfg.breaker, gs.breaker, now_ns, failed=failed, slow=slow)
+    streak = 0 if failed else gs.good_streak + 1
+    if was is BreakerPhase.HALF_OPEN:
+        if failed:
+            step.go(Event.PROBE_FAILED, why, breaker=breaker, good_streak=0)
+        elif breaker.phase is BreakerPhase.CLOSED:
+            step.go(
+                Event.PROBES_PASSED,
+                f"{cfg.breaker.probes} probes passed",
+                breaker=breaker,
+                good_streak=0,
+            )
+        else:
+            step.go(Event.PROBE_OK, "probe passed", breaker=breaker, good_streak=streak)
+    elif opened is not None:
+        step.go(Event.BREAKER_OPENED, opened, breaker=breaker, good_streak=0)
+    elif failed:
+        step.go(Event.MODEL_FAILED, why, breaker=breaker, good_streak=0)
+    elif gs.state is State.DEGRADED and streak >= cfg.recover_after:
+        step.go(
+            Event.RECOVERED,
+            f"{streak} good decisions in a row",
+            breaker=breaker,
+            good_streak=streak,
+        )
+    else:
+        step.go(Event.MODEL_OK, "plan accepted", breaker=breaker, good_streak=streak)
+
+
+def _why(mode: FailureMode | None, violations: tuple[Violation, ...]) -> str:
+    if mode is None:
+        return "plan accepted"
+    return f"{mode.value}: {violations[0].detail}" if violations else mode.value
+
+
+def decide(
+    cfg: DeciderConfig, state: GuardState, inp: DecisionInput[PlanT]
+) -> tuple[Decision[PlanT], GuardState]:
+    """Choose the plan for one decision point and advance the state machine.
+
+    Never raises for any gate verdict or arrival; raises :class:`ValueError` only for an input that
+    breaks the runtime's contract (an in-time output with no verdict).
+    """
+    step = _Step(state)
+    now = inp.decided_ns
+    cutoff_ns = inp.deadline_ns - cfg.reserve_ns
+    consulted = inp.arrival.kind is not ArrivalKind.NOT_ASKED
+    mode: FailureMode | None = None
+    violations: tuple[Violation, ...] = ()
+    repairs: tuple[str, ...] = ()
+    plan: PlanT | None = None
+    source = SOURCE_SAFE_MOVE
+
+    shadow = False
+    if consulted:
+        judged = _judge_model(cfg, inp, cutoff_ns)
+        mode, violations, plan, repairs = judged
+        gs = step.gs
+        if gs.state is State.BYPASS and brk.cooldown_elapsed(gs.breaker, now):
+            step.go(
+                Event.COOLDOWN_ELAPSED,
+                "cool-down over: probing the model",
+                breaker=brk.start_probing(gs.breaker),
+            )
+        elif gs.breaker.phase is BreakerPhase.OPEN:
+            # Asked before the breaker opened: judged for the record, never used (shadow).
+            shadow = True
+        if shadow:
+            plan = None
+        else:
+            if plan is not None:
+                source = SOURCE_REPAIRED if repairs else SOURCE_LLM
+            arrived = inp.arrival.at_ns if inp.arrival.at_ns is not None else cutoff_ns
+            asked = inp.asked_ns if inp.asked_ns is not None else arrived
+            slow = (arrived - asked) > cfg.breaker.slow_call_ms * 1e6
+            _account_model(cfg, step, now, mode is not None, slow, _why(mode, violations))
+
+    if (
+        inp.stuck_workers >= cfg.max_stuck_workers
+        and step.gs.breaker.phase is not BreakerPhase.OPEN
+    ):
+        opened = brk.force_open(cfg.breaker, step.gs.breaker, now)
+        reason = f"{inp.stuck_workers} stuck planner workers"
+        if step.gs.state in (State.NOMINAL, State.DEGRADED, State.PROBING, State.SAFE_HOLD):
+            step.go(Event.BREAKER_OPENED, reason, breaker=opened, good_streak=0)
+
+    if plan is None:
+        for fallback in inp.fallbacks:
+            if fallback.usable:
+                plan, source = fallback.plan, fallback.name
+                break
+
+    chosen: PlanT | SafeMove
+    if plan is None:
+        chain = "; ".join(f"{f.name}: {f.detail or 'no plan'}" for f in inp.fallbacks)
+        chosen = SafeMove(chain or "no fallbacks")
+        step.go(Event.NO_VALID_PLAN, f"safe move ({chosen.reason})")
+    else:
+        chosen = plan
+        if step.gs.state is State.SAFE_HOLD:
+            trusted = step.gs.breaker.phase is BreakerPhase.CLOSED
+            event = Event.RESTORED_TRUSTED if trusted else Event.RESTORED_UNTRUSTED
+            step.go(event, f"valid plan from {source}")
+
+    decision = Decision(
+        seq=inp.seq,
+        request_id=inp.request_id,
+        source=source,
+        plan=chosen,
+        failure_mode=mode,
+        violations=violations,
+        repairs=repairs,
+        asked_ns=inp.asked_ns,
+        arrival_ns=inp.arrival.at_ns,
+        cutoff_ns=cutoff_ns,
+        deadline_ns=inp.deadline_ns,
+        decided_ns=inp.decided_ns,
+        gate_ns=inp.gate_ns,
+        state_before=state.state,
+        state_after=step.gs.state,
+        transitions=tuple(t for t in step.transitions if t.source is not t.target),
+        consulted=consulted,
+        shadow=shadow,
+    )
+    return decision, step.gs

@@ -1,0 +1,113 @@
+"""Failure modes, risk buckets and typed violations: the vocabulary of every verdict.
+
+A failure mode says *where* in the gate a model output was stopped; a risk bucket says *what kind of
+harm* that failure would have done unguarded:
+
+- ``A``: latency and availability (the robot waits or halts),
+- ``B``: safety (the robot would do something dangerous),
+- ``C``: efficiency (the robot works, but worse: wrong or missing items, longer routes).
+
+The set of failure modes is closed. The bucket of each mode is a default that a deployment may remap
+with :class:`BucketMap` (a site where a stall is a safety matter maps ``timeout`` to ``B``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import final
+
+
+@final
+class FailureMode(enum.Enum):
+    """Why a model output was not used, in the order the gate finds them."""
+
+    TIMEOUT = "timeout"
+    TRANSPORT = "transport"
+    OVERSIZE = "oversize"
+    EMPTY = "empty"
+    MALFORMED = "malformed"
+    SCHEMA = "schema"
+    INVALID = "invalid"
+    UNSAFE = "unsafe"
+    STALE = "stale"
+
+
+@final
+class RiskBucket(enum.Enum):
+    """The kind of harm a failure would do if nothing caught it."""
+
+    A = "A"  # latency / availability
+    B = "B"  # safety
+    C = "C"  # efficiency
+
+
+DEFAULT_BUCKETS: Mapping[FailureMode, RiskBucket] = MappingProxyType(
+    {
+        FailureMode.TIMEOUT: RiskBucket.A,
+        FailureMode.TRANSPORT: RiskBucket.A,
+        FailureMode.OVERSIZE: RiskBucket.A,
+        FailureMode.EMPTY: RiskBucket.A,
+        FailureMode.MALFORMED: RiskBucket.A,
+        FailureMode.SCHEMA: RiskBucket.A,
+        FailureMode.INVALID: RiskBucket.C,
+        FailureMode.UNSAFE: RiskBucket.B,
+        FailureMode.STALE: RiskBucket.C,
+    }
+)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BucketMap:
+    """Risk bucket of every failure mode; defaults from :data:`DEFAULT_BUCKETS`.
+
+    ``BucketMap.from_names({"timeout": "B"})`` remaps one mode and keeps the others. Unknown mode
+    or bucket names raise :class:`ValueError` naming the bad key, at construction.
+    """
+
+    buckets: Mapping[FailureMode, RiskBucket] = field(default_factory=lambda: DEFAULT_BUCKETS)
+
+    @classmethod
+    def from_names(cls, overrides: Mapping[str, str]) -> BucketMap:
+        merged = dict(DEFAULT_BUCKETS)
+        modes = {m.value: m for m in FailureMode}
+        for name, bucket in overrides.items():
+            if name not in modes:
+                raise ValueError(
+                    f"buckets: unknown failure mode {name!r}; known: {', '.join(sorted(modes))}"
+                )
+            try:
+                merged[modes[name]] = RiskBucket(bucket)
+            except ValueError:
+                raise ValueError(
+                    f"buckets.{name}: unknown risk bucket {bucket!r}; use 'A', 'B' or 'C'"
+                ) from None
+        return cls(MappingProxyType(merged))
+
+    def __getitem__(self, mode: FailureMode) -> RiskBucket:
+        return self.buckets[mode]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule a model output broke.
+
+    ``rule`` is a stable machine name (``"bin_exists"``, ``"speed_limit"``); ``mode`` the failure
+    mode the rule belongs to; ``detail`` a sentence for humans; ``path`` where in the plan
+    (``"picks[3].bin"``), when it applies.
+    """
+
+    rule: str
+    mode: FailureMode
+    detail: str
+    path: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"rule": self.rule, "mode": self.mode.value, "detail": self.detail}
+        if self.path:
+            out["path"] = self.path
+        return out

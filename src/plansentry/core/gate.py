@@ -1,0 +1,242 @@
+"""The gate: every model output passes these steps, in this order, or is refused with a typed reason.
+
+1. arrival: was there output at all (``timeout``/``transport`` are judged by the decider, which knows
+   the deadline);
+2. size and extraction: byte cap before anything else, then the JSON is taken out of code fences or
+   prose (``oversize``, ``empty``, ``malformed``);
+3. depth cap, then strict parse and schema in one typed decode (``malformed``, ``schema``);
+   an optional repair runs only if the parse failed, and its use is recorded;
+4. freshness: the plan is for the request it answers (``stale``);
+5. domain rules, validity and safety (``invalid``, ``unsafe``).
+
+Freshness runs before the domain rules (DESIGN.md lists it last): the rules of a plan written for
+another order only restate that it is for another order.
+
+The gate is pure and thread-safe: it holds no state between calls beyond its immutable configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, final
+
+import msgspec
+
+from plansentry.core import strictjson
+from plansentry.core.failures import FailureMode, Violation
+
+PlanT = TypeVar("PlanT")
+CtxT = TypeVar("CtxT", contravariant=True)
+
+#: Domain rule violations are reported under the most severe mode among them.
+_RULE_PRECEDENCE = (FailureMode.UNSAFE, FailureMode.STALE, FailureMode.INVALID)
+
+
+class Domain(Protocol[PlanT, CtxT]):
+    """What the gate needs from a domain: the plan type and the rules.
+
+    ``check_fresh`` says whether a plan answers this request at all (``stale`` violations);
+    ``check_rules`` returns every validity (``invalid``) and safety (``unsafe``) violation.
+    Both must be pure and bounded in time by the plan size, which the schema bounds.
+    """
+
+    @property
+    def plan_type(self) -> type[PlanT]: ...
+
+    def check_fresh(self, plan: PlanT, ctx: CtxT, asked_version: str) -> Sequence[Violation]: ...
+
+    def check_rules(self, plan: PlanT, ctx: CtxT) -> Sequence[Violation]: ...
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """Limits of the gate. ``max_bytes`` and ``max_depth`` are checked before any parsing."""
+
+    max_bytes: int = 64 * 1024
+    max_depth: int = 32
+    repair: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"gate.{name} must be a positive integer, got {value!r}")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Verdict(Generic[PlanT]):
+    """What the gate concluded about one output. ``plan`` is set exactly when ``mode`` is ``None``."""
+
+    mode: FailureMode | None
+    violations: tuple[Violation, ...] = ()
+    plan: PlanT | None = None
+    repairs: tuple[str, ...] = ()
+    extraction: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.mode is None
+
+
+def _fail(mode: FailureMode, rule: str, detail: str) -> Verdict[Any]:
+    return Verdict(mode, (Violation(rule, mode, detail),))
+
+
+@final
+@dataclass(frozen=True)
+class Gate(Generic[PlanT, CtxT]):
+    """Checks raw model output against the syntax, the schema and a domain's rules.
+
+    ``check(text, size_bytes, ctx, asked_version)`` never raises for any input bytes; ``size_bytes``
+    is the output's true size (a runtime may have stopped reading at ``max_bytes + 1``).
+    """
+
+    domain: Domain[PlanT, CtxT]
+    config: GateConfig = GateConfig()
+    _decoder: msgspec.json.Decoder[PlanT] = field(init=False, repr=False)
+    _encoder: msgspec.json.Encoder = field(init=False, repr=False)
+
+    _schema_within_depth: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        plan_type = self.domain.plan_type
+        object.__setattr__(self, "_decoder", msgspec.json.Decoder(plan_type))
+        object.__setattr__(self, "_encoder", msgspec.json.Encoder())
+        depth = schema_depth(msgspec.json.schema(plan_type))
+        object.__setattr__(
+            self, "_schema_within_depth", depth is not None and depth <= self.config.max_depth
+        )
+
+    def check(self, text: bytes, size_bytes: int, ctx: CtxT, asked_version: str) -> Verdict[PlanT]:
+        cfg = self.config
+        if size_bytes > cfg.max_bytes or len(text) > cfg.max_bytes:
+            size = max(size_bytes, len(text))
+            return _fail(
+                FailureMode.OVERSIZE, "max_bytes", f"{size} bytes > cap of {cfg.max_bytes}"
+            )
+        found = strictjson.extract(text)
+        if isinstance(found, strictjson.ExtractError):
+            mode = FailureMode.EMPTY if found.empty else FailureMode.MALFORMED
+            return _fail(mode, "extract", found.detail)
+        repairs: tuple[str, ...] = ()
+        parsed = self._parse(found.text)
+        if isinstance(parsed, Verdict) and parsed.mode is FailureMode.MALFORMED and cfg.repair:
+            fixed, done = strictjson.repair(found.text)
+            if done:
+                reparsed = self._parse(fixed)
+                if not (isinstance(reparsed, Verdict) and reparsed.mode is FailureMode.MALFORMED):
+                    parsed, repairs = reparsed, done
+        if isinstance(parsed, Verdict):
+            return Verdict(parsed.mode, parsed.violations, None, repairs, found.how)
+        plan = parsed
+        stale = self.domain.check_fresh(plan, ctx, asked_version)
+        if stale:
+            return Verdict(FailureMode.STALE, tuple(stale), None, repairs, found.how)
+        found_rules = self.domain.check_rules(plan, ctx)
+        if not found_rules:
+            return Verdict(None, (), plan, repairs, found.how)
+        modes = {v.mode for v in found_rules}
+        mode = next((m for m in _RULE_PRECEDENCE if m in modes), found_rules[0].mode)
+        return Verdict(mode, tuple(found_rules), None, repairs, found.how)
+
+    def _parse(self, text: bytes) -> PlanT | Verdict[PlanT]:
+        """The decoded plan, or a failing verdict (``malformed`` or ``schema``)."""
+        # The typed decoder refuses a value at the first level the schema does not have, so when
+        # the schema is shallower than the cap it cannot be driven deeper; the untyped parse that
+        # classifies failures can, and always runs behind the depth check.
+        if not self._schema_within_depth and self._too_deep(text):
+            return self._deep()
+        try:
+            plan = self._decoder.decode(text)
+        except msgspec.ValidationError as exc:
+            # The typed decoder stops at the first shape mismatch without reading the rest, so the
+            # syntax of the whole text decides between malformed and schema.
+            if self._too_deep(text):
+                return self._deep()
+            syntax = strictjson.strict_error(text)
+            if syntax is not None:
+                return _fail(FailureMode.MALFORMED, "strict_json", syntax)
+            return _fail(FailureMode.SCHEMA, "schema", str(exc))
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+            return _fail(FailureMode.MALFORMED, "strict_json", str(exc))
+        if not self._keys_distinct(text, plan):
+            if self._too_deep(text):
+                return self._deep()
+            syntax = strictjson.strict_error(text)
+            if syntax is not None:
+                return _fail(FailureMode.MALFORMED, "strict_json", syntax)
+        return plan
+
+    def _too_deep(self, text: bytes) -> bool:
+        return strictjson.depth_exceeds(text, self.config.max_depth)
+
+    def _deep(self) -> Verdict[PlanT]:
+        detail = f"nesting deeper than {self.config.max_depth}"
+        return _fail(FailureMode.MALFORMED, "max_depth", detail)
+
+    def _keys_distinct(self, text: bytes, plan: PlanT) -> bool:
+        """Cheap proof that no object in ``text`` repeats a key (``False``: could not prove it).
+
+        The typed decoder keeps the last of duplicate keys. Re-encoding the plan (defaults omitted)
+        keeps every key and string it kept; without escapes, decoded strings are byte-for-byte the
+        input's, so every colon of the input is in the re-encoding unless the input had a key (and
+        value) that the plan dropped. Equal colon counts therefore prove that there was none.
+        """
+        return b"\\" not in text and text.count(b":") == self._encoder.encode(plan).count(b":")
+
+
+def schema_depth(schema: object) -> int | None:
+    """Deepest JSON nesting a value valid for ``schema`` can have; ``None`` if unbounded (recursive
+    references, or a value of any type)."""
+    if not isinstance(schema, dict):
+        return None
+    defs = schema.get("$defs", {})
+
+    def depth(node: object, seen: frozenset[str]) -> int | None:
+        if not isinstance(node, dict):
+            return None
+        if "$ref" in node:
+            name = str(node["$ref"]).rsplit("/", 1)[-1]
+            if name in seen or name not in defs:
+                return None
+            return depth(defs[name], seen | {name})
+        for key in ("anyOf", "oneOf", "allOf"):
+            if key in node:
+                parts = [depth(n, seen) for n in node[key]]
+                return (
+                    None
+                    if any(p is None for p in parts)
+                    else max(p for p in parts if p is not None)
+                )
+        kind = node.get("type")
+        if kind == "object":
+            if node.get("additionalProperties", True) is not False:
+                return None
+            inner = [depth(n, seen) for n in node.get("properties", {}).values()]
+        elif kind == "array":
+            items = node.get("prefixItems", [])
+            inner = [depth(n, seen) for n in items]
+            if "items" in node and node["items"] is not False:
+                inner.append(depth(node["items"], seen))
+        elif kind in ("string", "integer", "number", "boolean", "null"):
+            return 0
+        else:
+            return None
+        if any(i is None for i in inner):
+            return None
+        return 1 + max((i for i in inner if i is not None), default=0)
+
+    return depth(schema, frozenset())
+
+
+def finite_positive(name: str, value: float) -> float:
+    """``value`` as a float if it is finite and > 0, else :class:`ValueError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return float(value)

@@ -1,0 +1,186 @@
+"""The guard: the stateful facade over the pure core that both runtimes drive.
+
+It owns the gate, the fallback chain, the decider's state and the hooks (audit log, metrics). A
+runtime calls, per decision point:
+
+1. :meth:`Guard.may_consult` when it is about to ask the model;
+2. :meth:`Guard.run_fallbacks` before it waits (the fallbacks are cheap and deterministic, so they are
+   ready whatever the model does);
+3. :meth:`Guard.finish` with what arrived: the gate runs if the output came by the cut-off, the
+   decider chooses, the hooks see the record, and the decision is returned.
+
+Thread-safety: ``finish`` and ``reset`` serialise on one lock, held only for the gate and the
+decider (microseconds), never across a model call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar, final
+
+from plansentry.core.decider import GuardState, consult, decide
+from plansentry.core.decision import (
+    Arrival,
+    ArrivalKind,
+    Decision,
+    DecisionInput,
+    FallbackOutcome,
+)
+from plansentry.core.gate import Domain, Gate, Verdict
+from plansentry.runtime.config import GuardConfig
+
+PlanT = TypeVar("PlanT")
+CtxT = TypeVar("CtxT")
+_CtxContra = TypeVar("_CtxContra", contravariant=True)
+
+log = logging.getLogger("plansentry.guard")
+
+
+class VersionedDomain(Domain[PlanT, _CtxContra], Protocol[PlanT, _CtxContra]):
+    """A domain that can also name the version of a context (what a fresh answer was asked with)."""
+
+    def version(self, ctx: _CtxContra) -> str: ...
+
+
+class Fallback(Protocol[PlanT, _CtxContra]):
+    """A deterministic planner behind the model. ``plan`` must not raise (a raise is caught and
+    counted as no plan) and must finish within its declared worst-case time."""
+
+    @property
+    def name(self) -> str: ...
+
+    def plan(self, ctx: _CtxContra) -> FallbackOutcome[PlanT]: ...
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class DecisionEvent(Generic[PlanT, CtxT]):
+    """What the hooks see after each decision: the record and the inputs needed to replay it."""
+
+    decision: Decision[PlanT]
+    ctx: CtxT
+    arrival: Arrival
+    stuck_workers: int
+
+
+class DecisionHook(Protocol):
+    """Subscribers to decisions (the audit log, metrics). Called under the guard's lock: be quick."""
+
+    def on_decision(self, event: DecisionEvent[Any, Any]) -> None: ...
+
+    def on_reset(self, seq: int, reason: str) -> None: ...
+
+
+class Guard(Generic[PlanT, CtxT]):
+    """Decides, for each decision point, which checked plan the robot executes."""
+
+    def __init__(
+        self,
+        domain: VersionedDomain[PlanT, CtxT],
+        fallbacks: Sequence[Fallback[PlanT, CtxT]],
+        *,
+        config: GuardConfig | None = None,
+        hooks: Sequence[DecisionHook] = (),
+    ) -> None:
+        self.config = config if config is not None else GuardConfig()
+        self.domain = domain
+        self.gate: Gate[PlanT, CtxT] = Gate(domain, self.config.gate)
+        self.fallbacks = tuple(fallbacks)
+        self.hooks = list(hooks)
+        self._decider = self.config.decider
+        self._state = GuardState()
+        self._seq = 0
+        self._lock = threading.Lock()
+        self.hook_errors = 0
+
+    @property
+    def state(self) -> GuardState:
+        return self._state
+
+    @property
+    def seq(self) -> int:
+        """Number of decisions taken so far (the next decision's sequence number)."""
+        return self._seq
+
+    def may_consult(self, now_ns: int) -> bool:
+        return consult(self._state, now_ns)
+
+    def run_fallbacks(self, ctx: CtxT) -> tuple[FallbackOutcome[PlanT], ...]:
+        """Every fallback's plan for ``ctx``, each checked against the domain rules."""
+        out = []
+        for fb in self.fallbacks:
+            try:
+                outcome = fb.plan(ctx)
+            except Exception as exc:  # a broken fallback must not break the decision
+                log.exception("fallback %s raised", fb.name)
+                outcome = FallbackOutcome(fb.name, None, (), f"raised {type(exc).__name__}: {exc}")
+            if outcome.plan is not None:
+                violations = tuple(self.domain.check_rules(outcome.plan, ctx))
+                if violations:
+                    outcome = replace(
+                        outcome, violations=violations, detail=f"plan broke {violations[0].rule}"
+                    )
+            out.append(outcome)
+        return tuple(out)
+
+    def finish(
+        self,
+        ctx: CtxT,
+        *,
+        request_id: str,
+        asked_ns: int | None,
+        deadline_ns: int,
+        arrival: Arrival,
+        fallbacks: tuple[FallbackOutcome[PlanT], ...],
+        clock_ns: Callable[[], int],
+        stuck_workers: int = 0,
+    ) -> Decision[PlanT]:
+        """Gate what arrived (if it came by the cut-off), decide, notify the hooks, return."""
+        with self._lock:
+            cutoff_ns = deadline_ns - self._decider.reserve_ns
+            verdict: Verdict[PlanT] | None = None
+            gate_ns = 0
+            in_time = arrival.at_ns is not None and arrival.at_ns <= cutoff_ns
+            if arrival.kind is ArrivalKind.OUTPUT and in_time:
+                t0 = time.perf_counter_ns()
+                verdict = self.gate.check(
+                    arrival.text, arrival.size_bytes, ctx, arrival.asked_version
+                )
+                gate_ns = time.perf_counter_ns() - t0
+            inp = DecisionInput(
+                seq=self._seq,
+                request_id=request_id,
+                asked_ns=asked_ns,
+                deadline_ns=deadline_ns,
+                decided_ns=clock_ns(),
+                arrival=arrival,
+                verdict=verdict,
+                gate_ns=gate_ns,
+                fallbacks=fallbacks,
+                stuck_workers=stuck_workers,
+            )
+            decision, self._state = decide(self._decider, self._state, inp)
+            self._seq += 1
+            event = DecisionEvent(decision, ctx, arrival, stuck_workers)
+            for hook in self.hooks:
+                try:
+                    hook.on_decision(event)
+                except Exception:
+                    self.hook_errors += 1
+                    log.exception("decision hook %r failed on decision %d", hook, decision.seq)
+            return decision
+
+    def reset(self, reason: str) -> None:
+        """Forget the model's history (state NOMINAL, breaker closed); recorded in the hooks."""
+        with self._lock:
+            self._state = GuardState()
+            for hook in self.hooks:
+                try:
+                    hook.on_reset(self._seq, reason)
+                except Exception:
+                    self.hook_errors += 1
+                    log.exception("hook %r failed on reset", hook)
