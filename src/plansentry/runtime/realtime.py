@@ -1,0 +1,299 @@
+"""The real-time runtime: real threads, a real clock, and a decision by the deadline regardless.
+
+Per decision point (``ask`` may come early: plan item n+1 while item n executes):
+
+1. :meth:`RealtimeRuntime.ask` starts the model call, if the guard lets it and a worker is free.
+   A synchronous planner runs on one of at most ``workers`` daemon threads; an ``async def``
+   planner runs as a task on one event-loop thread owned by the runtime.
+2. :meth:`RealtimeRuntime.decide` computes the fallbacks, then waits for the answer until
+   ``deadline - reserve - wake_margin`` at the latest, then hands everything to the guard.
+
+What a timeout does to the planner: its :class:`StopToken` is set and an async task is cancelled,
+but a synchronous call cannot be killed. It keeps its worker until it returns on its own and counts
+as *stuck* meanwhile; stuck workers open the breaker (``max_stuck_workers``) and, since the pool never
+grows past ``workers``, a planner that never returns costs at most that many threads, forever. When
+no worker is free the model is not called and the decision records a ``transport`` failure.
+
+The GIL: a thread waking at its deadline must first win the GIL back from busy Python threads, which
+can take a whole switch interval (5 ms by default). ``switch_interval_s``, if given, is applied with
+``sys.setswitchinterval`` when the runtime is built: a process-wide setting, made explicitly here.
+``bench/deadline.py`` measures the overrun with and without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import queue
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, final
+
+from plansentry.core.decision import Arrival, ArrivalKind, Decision
+from plansentry.runtime.clock import Clock, MonotonicClock
+from plansentry.runtime.guard import Guard
+
+PlanT = TypeVar("PlanT")
+CtxT = TypeVar("CtxT")
+_CtxContra = TypeVar("_CtxContra", contravariant=True)
+
+
+@final
+class StopToken:
+    """Tells a planner to stop: set when its decision's cut-off passes. Check it often."""
+
+    def __init__(self, deadline_ns: int) -> None:
+        self.deadline_ns = deadline_ns
+        self._event = threading.Event()
+
+    def stop(self) -> None:
+        self._event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        return self._event.wait(timeout_s)
+
+
+class Planner(Protocol[_CtxContra]):
+    """A model behind the guard: ``(ctx, stop) -> output`` as ``bytes`` or ``str``, sync or async."""
+
+    def __call__(
+        self, ctx: _CtxContra, stop: StopToken, /
+    ) -> bytes | str | Awaitable[bytes | str]: ...
+
+
+@final
+class WorkerPool:
+    """At most ``size`` daemon threads; :meth:`try_submit` refuses work when none is idle."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"workers must be >= 1, got {size}")
+        self.size = size
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._busy = 0
+        self._names = itertools.count()
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    def try_submit(self, job: Callable[[], None]) -> bool:
+        with self._lock:
+            if self._busy >= self.size:
+                return False
+            self._busy += 1
+            if self._threads < self._busy:
+                self._threads += 1
+                name = f"plansentry-planner-{next(self._names)}"
+                threading.Thread(target=self._work, name=name, daemon=True).start()
+        self._jobs.put(job)
+        return True
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+
+@final
+@dataclass(eq=False)
+class Ticket(Generic[CtxT]):
+    """A model call in flight for one decision point."""
+
+    ctx: CtxT
+    request_id: str
+    asked_ns: int | None
+    version: str
+    stop: StopToken
+    done: threading.Event = field(default_factory=threading.Event)
+    arrival: Arrival | None = None
+    future: Future[Any] | None = None
+    abandoned: bool = False
+
+
+class RealtimeRuntime(Generic[PlanT, CtxT]):
+    """Drives a guard against the real clock. One runtime may serve several robots' threads."""
+
+    def __init__(
+        self,
+        guard: Guard[PlanT, CtxT],
+        *,
+        clock: Clock | None = None,
+        workers: int = 4,
+        switch_interval_s: float | None = None,
+    ) -> None:
+        self.guard = guard
+        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self.pool = WorkerPool(workers)
+        if switch_interval_s is not None:
+            if not 0 < switch_interval_s <= 0.1:
+                raise ValueError(f"switch_interval_s must be in (0, 0.1], got {switch_interval_s}")
+            sys.setswitchinterval(switch_interval_s)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
+        self._stuck = 0
+        self._stuck_lock = threading.Lock()
+        self._ids = itertools.count()
+        cfg = guard.config
+        self._max_text = cfg.gate.max_bytes + 1
+        self._wait_ns = int((cfg.reserve_ms + cfg.wake_margin_ms) * 1_000_000)
+
+    @property
+    def stuck_workers(self) -> int:
+        """Planner calls abandoned at their deadline and still running."""
+        return self._stuck
+
+    def ask(
+        self, ctx: CtxT, planner: Planner[CtxT], *, deadline_ns: int, request_id: str = ""
+    ) -> Ticket[CtxT]:
+        """Start the model call for the decision due at ``deadline_ns`` (if the guard allows)."""
+        now = self.clock.now_ns()
+        rid = request_id or f"rt{next(self._ids)}"
+        version = self.guard.domain.version(ctx)
+        stop = StopToken(deadline_ns)
+        if not self.guard.may_consult(now):
+            ticket = Ticket(ctx, rid, None, version, stop)
+            ticket.arrival = Arrival(ArrivalKind.NOT_ASKED)
+            ticket.done.set()
+            return ticket
+        ticket = Ticket(ctx, rid, now, version, stop)
+        if inspect.iscoroutinefunction(planner) or inspect.iscoroutinefunction(
+            type(planner).__call__
+        ):
+            self._start_async(ticket, planner)
+        elif not self.pool.try_submit(lambda: self._run_sync(ticket, planner)):
+            ticket.arrival = Arrival(
+                ArrivalKind.TRANSPORT,
+                at_ns=now,
+                detail=f"no free planner worker ({self.pool.busy} busy, {self._stuck} stuck)",
+                asked_version=version,
+            )
+            ticket.done.set()
+        return ticket
+
+    def _arrive(self, ticket: Ticket[CtxT], result: Any, error: BaseException | None) -> None:
+        at = self.clock.now_ns()
+        if error is not None:
+            arrival = Arrival(
+                ArrivalKind.TRANSPORT,
+                at_ns=at,
+                detail=f"planner raised {type(error).__name__}: {error}"[:500],
+                asked_version=ticket.version,
+            )
+        elif isinstance(result, (bytes, bytearray, memoryview)):
+            raw = bytes(result)
+            arrival = Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
+        elif isinstance(result, str):
+            raw = result.encode("utf-8", "surrogatepass")
+            arrival = Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
+        else:
+            arrival = Arrival(
+                ArrivalKind.TRANSPORT,
+                at_ns=at,
+                detail=f"planner returned {type(result).__name__}, not bytes or str",
+                asked_version=ticket.version,
+            )
+        ticket.arrival = arrival
+        ticket.done.set()
+
+    def _run_sync(self, ticket: Ticket[CtxT], planner: Planner[CtxT]) -> None:
+        try:
+            result = planner(ticket.ctx, ticket.stop)
+        except BaseException as exc:  # whatever a planner throws is a transport failure
+            self._arrive(ticket, None, exc)
+        else:
+            self._arrive(ticket, result, None)
+        finally:
+            with self._stuck_lock:
+                if ticket.abandoned:
+                    self._stuck -= 1
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="plansentry-async-planners", daemon=True
+                ).start()
+                self._loop = loop
+            return self._loop
+
+    def _start_async(self, ticket: Ticket[CtxT], planner: Planner[CtxT]) -> None:
+        async def call() -> Any:
+            return await planner(ticket.ctx, ticket.stop)  # type: ignore[misc]
+
+        fut = asyncio.run_coroutine_threadsafe(call(), self._event_loop())
+        ticket.future = fut
+
+        def done(f: Future[Any]) -> None:
+            if f.cancelled():
+                return  # abandoned at the deadline: the decision already has its timeout
+            error = f.exception()
+            self._arrive(ticket, None if error else f.result(), error)
+
+        fut.add_done_callback(done)
+
+    def decide(self, ticket: Ticket[CtxT], *, deadline_ns: int) -> Decision[PlanT]:
+        """The decision for ``ticket``, returned by ``deadline_ns`` whatever the planner does."""
+        guard = self.guard
+        fallbacks = guard.run_fallbacks(ticket.ctx)
+        wake_ns = deadline_ns - self._wait_ns
+        remaining_s = (wake_ns - self.clock.now_ns()) / 1e9
+        if not ticket.done.is_set() and remaining_s > 0:
+            ticket.done.wait(remaining_s)
+        arrival = ticket.arrival
+        if arrival is None or not ticket.done.is_set():
+            ticket.stop.stop()
+            if ticket.future is not None:
+                ticket.future.cancel()
+            else:
+                with self._stuck_lock:
+                    if not ticket.done.is_set():
+                        ticket.abandoned = True
+                        self._stuck += 1
+            arrival = Arrival(
+                ArrivalKind.TIMEOUT, detail="no output by the cut-off", asked_version=ticket.version
+            )
+        return guard.finish(
+            ticket.ctx,
+            request_id=ticket.request_id,
+            asked_ns=ticket.asked_ns,
+            deadline_ns=deadline_ns,
+            arrival=arrival,
+            fallbacks=fallbacks,
+            clock_ns=self.clock.now_ns,
+            stuck_workers=self._stuck,
+        )
+
+    def decide_now(
+        self, ctx: CtxT, planner: Planner[CtxT], *, deadline_ns: int | None = None
+    ) -> Decision[PlanT]:
+        """Ask and decide in one call; the deadline defaults to now plus the budget."""
+        if deadline_ns is None:
+            deadline_ns = self.clock.now_ns() + self.guard.config.budget_ns
+        return self.decide(self.ask(ctx, planner, deadline_ns=deadline_ns), deadline_ns=deadline_ns)
+
+    def close(self) -> None:
+        """Stop the async planners' loop. Synchronous workers are daemons and need no joining."""
+        with self._loop_lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None

@@ -1,0 +1,147 @@
+"""The audit log: append-only JSON lines, written before a decision is returned.
+
+Durability: each record is one ``write(2)`` on a file opened with ``O_APPEND``, made before
+:meth:`Guard.finish` returns, so a decision a caller has seen is in the operating system's hands and
+survives a ``kill -9`` of the process. Surviving a power cut needs ``fsync=True`` (one ``fsync`` per
+decision, milliseconds on most disks). A crash can at most leave the last line incomplete;
+:func:`read_log` reports such a torn tail and never treats it as a record.
+
+Format (``plansentry-audit/1``): a ``header`` line (configuration, map identity) at each start, then
+``decision`` lines (inputs needed for replay, and the decision) and ``reset`` lines.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, final
+
+import msgspec
+
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.guard import DecisionEvent
+from plansentry.telemetry.records import arrival_json, context_json, decision_json
+from plansentry.warehouse.map import Warehouse
+
+FORMAT: Final = "plansentry-audit/1"
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def map_identity(wh: Warehouse, path: str | None) -> dict[str, Any]:
+    """How replay finds the same map: its path (``None``: the embedded default) and version."""
+    return {"name": wh.name, "version": wh.version, "path": path}
+
+
+@final
+class AuditLog:
+    """A :class:`~plansentry.runtime.guard.DecisionHook` that appends every decision to ``path``.
+
+    Thread-safe (the guard calls it under its lock; writes are single syscalls anyway). Raw model
+    output is kept up to the gate's byte cap; its true size is always recorded.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        wh: Warehouse,
+        config: GuardConfig,
+        map_path: str | None = None,
+        fsync: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.wh = wh
+        self.fsync = fsync
+        self._max_text = config.gate.max_bytes
+        self._buckets = config.buckets
+        self._lock = threading.Lock()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.records = 0
+        header = {
+            "type": "header",
+            "format": FORMAT,
+            "config": config.to_json(),
+            "map": map_identity(wh, map_path),
+            **({"meta": meta} if meta else {}),
+        }
+        self._write(header)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        line = _ENCODER.encode(record) + b"\n"
+        with self._lock:
+            view = memoryview(line)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            if self.fsync:
+                os.fsync(self._fd)
+            self.records += 1
+
+    def on_decision(self, event: DecisionEvent[Any, Any]) -> None:
+        d = event.decision
+        self._write(
+            {
+                "type": "decision",
+                "context": context_json(event.ctx, self.wh),
+                "arrival": arrival_json(event.arrival, self._max_text),
+                "stuck_workers": event.stuck_workers,
+                "decision": decision_json(d, self._buckets),
+            }
+        )
+
+    def on_reset(self, seq: int, reason: str) -> None:
+        self._write({"type": "reset", "seq": seq, "reason": reason})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@final
+@dataclass
+class LogContents:
+    """Records of a log, and what could not be read."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    torn_tail: bool = False  # the last line had no newline: a write cut short by a crash
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_log(path: str | Path) -> LogContents:
+    """Every complete record of the log at ``path``; a torn last line is reported, not parsed."""
+    data = Path(path).read_bytes()
+    out = LogContents()
+    lines = data.split(b"\n")
+    if lines and lines[-1] != b"":
+        out.torn_tail = True
+    for number, line in enumerate(lines[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = msgspec.json.decode(line)
+        except msgspec.DecodeError as exc:
+            out.bad_lines.append((number, str(exc)))
+            continue
+        if not isinstance(rec, dict) or "type" not in rec:
+            out.bad_lines.append((number, "not a record"))
+            continue
+        out.records.append(rec)
+    return out
+
+
+def iter_decisions(contents: LogContents) -> Iterator[dict[str, Any]]:
+    for rec in contents.records:
+        if rec["type"] == "decision":
+            yield rec

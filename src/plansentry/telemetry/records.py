@@ -1,0 +1,96 @@
+"""Decisions, arrivals and contexts as JSON, the one format of the audit log, ``check`` and replay."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from plansentry.core.decision import Arrival, ArrivalKind, Decision, SafeMove
+from plansentry.core.failures import BucketMap, FailureMode
+from plansentry.warehouse.map import Warehouse
+from plansentry.warehouse.order import Order, PickContext, order_from_json
+from plansentry.warehouse.schema import Plan, plan_to_builtins
+
+
+def plan_json(plan: Plan | SafeMove) -> dict[str, Any]:
+    if isinstance(plan, SafeMove):
+        return {"safe_move": {"action": "hold", "reason": plan.reason}}
+    return plan_to_builtins(plan)
+
+
+def decision_json(d: Decision[Plan], buckets: BucketMap) -> dict[str, Any]:
+    """The decision as JSON: everything that replay must reproduce, plus timings."""
+    mode = d.failure_mode
+    return {
+        "seq": d.seq,
+        "request_id": d.request_id,
+        "accepted": d.accepted,
+        "source": d.source,
+        "failure_mode": mode.value if mode is not None else None,
+        "bucket": buckets[mode].value if mode is not None else None,
+        "violations": [v.to_json() for v in d.violations],
+        "repairs": list(d.repairs),
+        "plan": plan_json(d.plan),
+        "state_before": d.state_before.value,
+        "state_after": d.state_after.value,
+        "transitions": [t.to_json() for t in d.transitions],
+        "consulted": d.consulted,
+        "shadow": d.shadow,
+        "on_time": d.on_time,
+        "asked_ns": d.asked_ns,
+        "arrival_ns": d.arrival_ns,
+        "cutoff_ns": d.cutoff_ns,
+        "deadline_ns": d.deadline_ns,
+        "decided_ns": d.decided_ns,
+        "gate_us": round(d.gate_ns / 1000, 3),
+    }
+
+
+#: Fields of :func:`decision_json` that depend on the machine, not on the inputs: not replayed.
+TIMING_ONLY = frozenset({"gate_us"})
+
+
+def arrival_json(a: Arrival, max_text_bytes: int) -> dict[str, Any]:
+    """The arrival with its text capped at ``max_text_bytes`` (``size_bytes`` keeps the true size)."""
+    text = a.text[:max_text_bytes]
+    out: dict[str, Any] = {"kind": a.kind.value, "size_bytes": a.size_bytes, "at_ns": a.at_ns}
+    try:
+        out["text"] = text.decode("utf-8")
+    except UnicodeDecodeError:
+        out["text_b64"] = base64.b64encode(text).decode("ascii")
+    if len(text) < len(a.text):
+        out["truncated"] = True
+    if a.detail:
+        out["detail"] = a.detail
+    if a.asked_version:
+        out["asked_version"] = a.asked_version
+    return out
+
+
+def arrival_from_json(data: dict[str, Any]) -> Arrival:
+    if "text_b64" in data:
+        text = base64.b64decode(data["text_b64"])
+    else:
+        text = str(data.get("text", "")).encode("utf-8")
+    return Arrival(
+        kind=ArrivalKind(data["kind"]),
+        text=text,
+        size_bytes=int(data.get("size_bytes", len(text))),
+        at_ns=data.get("at_ns"),
+        detail=str(data.get("detail", "")),
+        asked_version=str(data.get("asked_version", "")),
+    )
+
+
+def context_json(ctx: PickContext, wh: Warehouse) -> dict[str, Any]:
+    x, y = wh.xy(ctx.start)
+    return {"order": ctx.order.to_json(), "robot_id": ctx.robot_id, "start": [x, y]}
+
+
+def order_and_start(data: dict[str, Any], wh: Warehouse) -> tuple[Order, str, int]:
+    x, y = data["start"]
+    return order_from_json(data["order"], wh), str(data["robot_id"]), wh.cell(x, y)
+
+
+def failure_mode_of(name: str | None) -> FailureMode | None:
+    return None if name is None else FailureMode(name)
