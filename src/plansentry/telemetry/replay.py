@@ -8,6 +8,7 @@ run time) differ by machine and are not compared; everything else must match exa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, final
@@ -101,7 +102,7 @@ def replay(path: str | Path) -> ReplayResult:
             deadline_ns=int(logged["deadline_ns"]),
             arrival=arrival_from_json(rec["arrival"]),
             fallbacks=guard.run_fallbacks(ctx),
-            clock_ns=lambda at=decided_ns: at,
+            clock_ns=functools.partial(int, decided_ns),
             stuck_workers=int(rec.get("stuck_workers", 0)),
         )
         # Compare in the log's own form: as JSON, where tuples are lists.
