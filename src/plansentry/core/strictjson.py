@@ -171,7 +171,7 @@ def repair(text: bytes) -> tuple[bytes, tuple[str, ...]]:
             stack.append(b"}")
         elif tok == b"[":
             stack.append(b"]")
-        elif not stack or stack.pop() != tok:
+        elif tok in (b"}", b"]") and (not stack or stack.pop() != tok):
             return fixed, tuple(done)  # mismatched: beyond a safe repair
     tail = fixed[last:]
     if stack and b'"' not in tail:

@@ -1,0 +1,197 @@
+"""The decider: choice of plan, timing judgement, hysteresis, breaker, shadow, SAFE_HOLD."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plansentry.core.breaker import BreakerConfig, BreakerPhase
+from plansentry.core.decider import DeciderConfig, GuardState, consult, decide
+from plansentry.core.decision import Arrival, ArrivalKind, DecisionInput, FallbackOutcome, SafeMove
+from plansentry.core.failures import FailureMode, Violation
+from plansentry.core.fsm import TRANSITIONS, State
+from plansentry.core.gate import Verdict
+
+MS = 1_000_000
+S = 1000 * MS
+CFG = DeciderConfig(
+    recover_after=3,
+    reserve_ns=5 * MS,
+    breaker=BreakerConfig(consecutive_failures=3, window=10, min_calls=10, cooldown_s=5, probes=2),
+)
+GOOD = Verdict(None, (), "llm-plan")
+BAD = Verdict(FailureMode.SCHEMA, (Violation("schema", FailureMode.SCHEMA, "no"),))
+CLASSICAL = FallbackOutcome("classical", "classical-plan")
+NONE = FallbackOutcome("classical", None, (), "bins unreachable")
+
+
+def inp(
+    now: int,
+    *,
+    verdict=GOOD,
+    kind=ArrivalKind.OUTPUT,
+    latency=10 * MS,
+    fallbacks=(CLASSICAL,),
+    stuck=0,
+):
+    at = None if kind in (ArrivalKind.TIMEOUT, ArrivalKind.NOT_ASKED) else now + latency
+    arrival = Arrival(kind, b"x", 1, at, "", "v")
+    return DecisionInput(
+        seq=0,
+        request_id="r",
+        asked_ns=None if kind is ArrivalKind.NOT_ASKED else now,
+        deadline_ns=now + 150 * MS,
+        decided_ns=now + 20 * MS,
+        arrival=arrival,
+        verdict=verdict if kind is ArrivalKind.OUTPUT else None,
+        gate_ns=1000,
+        fallbacks=fallbacks,
+        stuck_workers=stuck,
+    )
+
+
+def test_good_output_is_used() -> None:
+    """A verdict that passed makes the model's plan the decision."""
+    d, gs = decide(CFG, GuardState(), inp(0))
+    assert (d.source, d.plan, d.failure_mode, gs.state) == ("llm", "llm-plan", None, State.NOMINAL)
+
+
+def test_failure_falls_back_and_degrades() -> None:
+    """A refused output falls back to the first usable fallback and moves to DEGRADED."""
+    d, gs = decide(CFG, GuardState(), inp(0, verdict=BAD))
+    assert (d.source, d.failure_mode, gs.state) == ("classical", FailureMode.SCHEMA, State.DEGRADED)
+    assert d.transitions[0].reason.startswith("schema: no")
+
+
+def test_output_after_the_cutoff_is_a_timeout_even_if_good() -> None:
+    """Lateness is judged by the core from the instants, not trusted from the runtime."""
+    d, _ = decide(CFG, GuardState(), inp(0, latency=146 * MS))
+    assert d.failure_mode is FailureMode.TIMEOUT and d.source == "classical"
+
+
+def test_hysteresis_needs_k_good_decisions() -> None:
+    """DEGRADED returns to NOMINAL only after recover_after good decisions in a row."""
+    _, gs = decide(CFG, GuardState(), inp(0, verdict=BAD))
+    states = []
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i * S))
+        states.append(gs.state)
+    assert states == [State.DEGRADED, State.DEGRADED, State.NOMINAL]
+
+
+def test_breaker_opens_to_bypass_and_model_is_not_consulted() -> None:
+    """Three failures in a row open the breaker: BYPASS, and consult() says no until cool-down."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    assert gs.state is State.BYPASS and not consult(gs, 1 * S) and consult(gs, 6 * S)
+    d, gs2 = decide(CFG, gs, inp(S, kind=ArrivalKind.NOT_ASKED))
+    assert d.source == "classical" and not d.consulted and gs2.state is State.BYPASS
+
+
+def test_probing_closes_after_probes_and_needs_hysteresis_again() -> None:
+    """After the cool-down two good probes close the breaker into DEGRADED, not NOMINAL."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    d, gs = decide(CFG, gs, inp(6 * S))
+    assert [t.target for t in d.transitions] == [State.PROBING]
+    _, gs = decide(CFG, gs, inp(7 * S))
+    assert gs.state is State.DEGRADED and gs.breaker.phase is BreakerPhase.CLOSED
+
+
+def test_failed_probe_returns_to_bypass_with_longer_cooldown() -> None:
+    """A bad probe reopens the breaker for twice the cool-down."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    _, gs = decide(CFG, gs, inp(6 * S, verdict=BAD))
+    assert gs.state is State.BYPASS and gs.breaker.cooldown_ns == 10 * S
+
+
+def test_answer_asked_before_the_trip_is_shadow() -> None:
+    """An answer arriving while the breaker is open is judged for the record but not used."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    d, gs2 = decide(CFG, gs, inp(S))
+    assert d.shadow and d.source == "classical" and d.failure_mode is None and gs2 == gs
+
+
+def test_no_valid_plan_holds_with_the_safe_move() -> None:
+    """With the model refused and no fallback plan, the safe move holds: SAFE_HOLD."""
+    d, gs = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(NONE,)))
+    assert isinstance(d.plan, SafeMove) and d.source == "safe_move" and gs.state is State.SAFE_HOLD
+    assert "bins unreachable" in d.plan.reason
+
+
+def test_safe_hold_is_left_when_a_plan_exists_again() -> None:
+    """The first valid plan after SAFE_HOLD restores DEGRADED (breaker closed)."""
+    _, gs = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(NONE,)))
+    _, gs = decide(CFG, gs, inp(S))
+    assert gs.state is State.DEGRADED
+
+
+def test_fallback_with_violations_is_skipped() -> None:
+    """A fallback plan that broke a rule is never executed."""
+    broken = FallbackOutcome("classical", "p", (Violation("speed_limit", FailureMode.UNSAFE, "x"),))
+    d, _ = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(broken, CLASSICAL)))
+    assert d.plan == "classical-plan"
+
+
+def test_stuck_workers_force_the_breaker_open() -> None:
+    """max_stuck_workers abandoned calls open the breaker with that reason."""
+    d, gs = decide(CFG, GuardState(), inp(0, kind=ArrivalKind.TIMEOUT, stuck=4))
+    assert gs.state is State.BYPASS and "4 stuck planner workers" in d.transitions[-1].reason
+
+
+def test_config_refuses_nonsense() -> None:
+    """recover_after and reserve must make sense."""
+    import pytest
+
+    with pytest.raises(ValueError, match="recover_after"):
+        DeciderConfig(recover_after=0)
+    with pytest.raises(ValueError, match="reserve_ns"):
+        DeciderConfig(reserve_ns=-1)
+
+
+outcomes = st.sampled_from(["good", "bad", "timeout", "transport", "no_fallback", "late"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(outcomes, st.integers(0, 3 * S)), max_size=60))
+def test_any_outcome_sequence_follows_the_table(steps) -> None:
+    """Over any sequence: every transition is in the table, the state agrees with the breaker,
+    the decision always has a plan, and a model plan is used only when the gate passed it."""
+    gs, now = GuardState(), 0
+    for outcome, gap in steps:
+        now += gap
+        asked = consult(gs, now)
+        fallbacks = (NONE,) if outcome == "no_fallback" else (CLASSICAL,)
+        if not asked:
+            x = inp(now, kind=ArrivalKind.NOT_ASKED, fallbacks=fallbacks)
+        elif outcome in ("timeout", "transport"):
+            x = inp(now, kind=ArrivalKind(outcome), fallbacks=fallbacks)
+        else:
+            x = inp(
+                now,
+                verdict=BAD if outcome in ("bad", "no_fallback") else GOOD,
+                latency=200 * MS if outcome == "late" else 10 * MS,
+                fallbacks=fallbacks,
+            )
+        d, nxt = decide(CFG, gs, x)
+        for t in d.transitions:
+            assert TRANSITIONS[(t.source, t.event)] is t.target
+        assert d.state_before is gs.state and d.state_after is nxt.state
+        if d.accepted:
+            assert outcome == "good" and asked
+        assert d.plan is not None
+        if nxt.state in (State.NOMINAL, State.DEGRADED):
+            assert nxt.breaker.phase is BreakerPhase.CLOSED
+        if nxt.state is State.BYPASS:
+            assert nxt.breaker.phase is BreakerPhase.OPEN
+        if nxt.state is State.PROBING:
+            assert nxt.breaker.phase is BreakerPhase.HALF_OPEN
+        gs = replace(nxt)

@@ -1,0 +1,158 @@
+"""The gate: one test per failure mode and step, and the order of the steps."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from plansentry.core.failures import FailureMode
+from plansentry.core.gate import Gate, GateConfig, schema_depth
+from plansentry.warehouse.order import PickContext
+from plansentry.warehouse.rules import WarehouseDomain
+from plansentry.warehouse.schema import Plan, encode_plan
+
+M = FailureMode
+
+
+def check(domain: WarehouseDomain, ctx: PickContext, raw: bytes, **cfg: object):
+    gate = Gate(domain, GateConfig(**cfg))  # type: ignore[arg-type]
+    return gate.check(raw, len(raw), ctx, ctx.version)
+
+
+def test_valid_plan_passes_with_the_plan(domain, ctx, good_bytes, good_plan) -> None:
+    """A valid plan passes and the verdict carries the decoded plan."""
+    verdict = check(domain, ctx, good_bytes)
+    assert verdict.ok and verdict.plan == good_plan and verdict.extraction == "bare"
+
+
+def test_size_cap_comes_before_anything_else(domain, ctx) -> None:
+    """Output over the byte cap is oversize even if it is garbage."""
+    assert check(domain, ctx, b"\xff" * 101, max_bytes=100).mode is M.OVERSIZE
+
+
+def test_true_size_counts_even_when_text_was_cut(domain, ctx, good_bytes) -> None:
+    """A runtime that stopped reading still reports oversize from the true size."""
+    gate = Gate(domain, GateConfig(max_bytes=len(good_bytes)))
+    assert gate.check(good_bytes, len(good_bytes) + 1, ctx, ctx.version).mode is M.OVERSIZE
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"),
+    [
+        (b"", M.EMPTY),
+        (b"  \n", M.EMPTY),
+        (b"I cannot plan that.", M.MALFORMED),
+        (b'{"order_id": "EX-1",', M.MALFORMED),
+        (b"[" * 40 + b"]" * 40, M.MALFORMED),
+        (b'{"order_id": NaN}', M.MALFORMED),
+        (b"[1, 2, 3]", M.SCHEMA),
+        (b'{"order_id": "EX-1"}', M.SCHEMA),
+        (b"42", M.SCHEMA),
+    ],
+)
+def test_syntax_and_shape_failures(domain, ctx, raw: bytes, mode: FailureMode) -> None:
+    """Empty, malformed and schema failures are told apart."""
+    assert check(domain, ctx, raw).mode is mode
+
+
+def test_malformed_tail_is_malformed_even_when_the_head_has_the_wrong_shape(domain, ctx) -> None:
+    """Regression: the typed decoder stops at a shape error, the whole syntax still decides."""
+    assert check(domain, ctx, b"[1, 2,]").mode is M.MALFORMED
+
+
+def test_duplicate_key_is_malformed(domain, ctx, good_bytes) -> None:
+    """A repeated key is refused even though the typed decoder would keep the last."""
+    raw = good_bytes.replace(b'"speed_mps":', b'"speed_mps":9.0,"speed_mps":', 1)
+    verdict = check(domain, ctx, raw)
+    assert verdict.mode is M.MALFORMED and "duplicate" in verdict.violations[0].detail
+
+
+def test_duplicate_key_with_escapes_is_found_by_the_slow_path(domain, ctx, good_bytes) -> None:
+    """Escapes defeat the fast key count, so the full strict parse runs and finds the repeat."""
+    raw = good_bytes.replace(b'"end":', b'"e\\u006ed":"PACK-1","end":', 1)
+    assert check(domain, ctx, raw).mode is M.MALFORMED
+
+
+def test_escaped_but_distinct_keys_pass(domain, ctx, good_bytes) -> None:
+    """Escapes alone are no reason to refuse: the slow path proves the keys distinct."""
+    raw = good_bytes.replace(b'"end":', b'"e\\u006ed":', 1)
+    assert check(domain, ctx, raw).ok
+
+
+def test_explicit_default_is_not_mistaken_for_a_duplicate(domain, ctx, good_bytes) -> None:
+    """An explicit "via": [] has a key the re-encoding omits; it must still pass."""
+    raw = good_bytes[:-1] + b',"via":[]}'
+    assert check(domain, ctx, raw).ok
+
+
+def test_whitespace_and_colons_in_values_do_not_confuse_the_key_count(
+    domain, ctx, good_bytes
+) -> None:
+    """Pretty-printed JSON passes."""
+    pretty = msgspec.json.format(good_bytes, indent=2)
+    assert check(domain, ctx, pretty).ok
+
+
+def test_fenced_plan_passes(domain, ctx, good_bytes) -> None:
+    """A plan inside a code fence with prose around it is extracted and passes."""
+    verdict = check(domain, ctx, b"Here is the plan:\n```json\n" + good_bytes + b"\n```\n")
+    assert verdict.ok and verdict.extraction == "fence"
+
+
+def test_trailing_comma_is_repaired_only_when_enabled(domain, ctx, good_bytes) -> None:
+    """With repair on, a trailing comma passes as repaired; off, it is malformed."""
+    raw = good_bytes[:-1] + b",}"
+    assert check(domain, ctx, raw).mode is M.MALFORMED
+    repaired = check(domain, ctx, raw, repair=True)
+    assert repaired.ok and repaired.repairs == ("trailing_comma",)
+
+
+def test_repaired_plan_still_meets_every_rule(domain, ctx, good_bytes) -> None:
+    """Repair fixes syntax only: a repaired plan over the speed limit is still unsafe."""
+    raw = good_bytes.replace(b'"speed_mps":0.8', b'"speed_mps":5.0')[:-1] + b",}"
+    verdict = check(domain, ctx, raw, repair=True)
+    assert verdict.mode is M.UNSAFE and verdict.repairs == ("trailing_comma",)
+
+
+def test_stale_order_id(domain, ctx, good_bytes) -> None:
+    """A plan for another order is stale, whatever else is wrong with it."""
+    assert check(domain, ctx, good_bytes.replace(b'"EX-1"', b'"EX-0"')).mode is M.STALE
+
+
+def test_asked_with_another_version_is_stale(domain, ctx, good_bytes) -> None:
+    """An answer to a request made for another order or map version is stale."""
+    gate = Gate(domain)
+    assert gate.check(good_bytes, len(good_bytes), ctx, "EX-1@0").mode is M.STALE
+
+
+def test_unsafe_outranks_invalid(domain, ctx, good_bytes) -> None:
+    """With both kinds of violation the verdict is unsafe and lists both."""
+    raw = good_bytes.replace(b'"speed_mps":0.8', b'"speed_mps":5.0').replace(b'"R1"', b'"R9"')
+    verdict = check(domain, ctx, raw)
+    assert verdict.mode is M.UNSAFE
+    assert {v.rule for v in verdict.violations} == {"speed_limit", "robot_id"}
+
+
+def test_schema_depth_of_the_plan_is_three() -> None:
+    """Object, picks array, pick object: the typed decoder never goes deeper."""
+    assert schema_depth(msgspec.json.schema(Plan)) == 3
+
+
+def test_schema_depth_of_open_or_recursive_schemas_is_unbounded() -> None:
+    """Free-form objects and recursive references have no depth bound."""
+    assert schema_depth({"type": "object"}) is None
+    rec = {"$ref": "#/$defs/T", "$defs": {"T": {"type": "array", "items": {"$ref": "#/$defs/T"}}}}
+    assert schema_depth(rec) is None
+
+
+@pytest.mark.parametrize("field", ["max_bytes", "max_depth"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, True])
+def test_gate_config_refuses_bad_limits(field: str, value: object) -> None:
+    """Non-positive or non-integer caps fail at construction, naming the field."""
+    with pytest.raises(ValueError, match=f"gate.{field}"):
+        GateConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_plan_round_trips_through_its_schema(good_plan) -> None:
+    """What the gate decodes is what the encoder writes."""
+    assert msgspec.json.decode(encode_plan(good_plan), type=Plan) == good_plan
