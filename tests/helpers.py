@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from plansentry.core.decision import SafeMove
 from plansentry.warehouse.map import Warehouse
 from plansentry.warehouse.order import PickContext
@@ -26,7 +28,7 @@ def route_cells(plan: Plan, ctx: PickContext, wh: Warehouse, router: Router) -> 
         return None
     waypoints.append(end)
     cells = [ctx.start]
-    for a, b in zip(waypoints, waypoints[1:], strict=False):
+    for a, b in itertools.pairwise(waypoints):
         leg = router.path(a, b, ctx.closed_mask)
         if not leg:
             return None
@@ -51,7 +53,7 @@ def unsafe_reasons(
     staff = {c for z in wh.zones.values() if z.kind == "staff_only" for c in z.cells}
     closed = {c for name in ctx.order.closed_zones for c in wh.zones[name].cells}
     limit = wh.max_speed_mps
-    for prev, cell in zip(cells, cells[1:], strict=False):
+    for prev, cell in itertools.pairwise(cells):
         (x0, y0), (x1, y1) = wh.xy(prev), wh.xy(cell)
         if abs(x0 - x1) + abs(y0 - y1) > 1:
             out.append(f"jump from {(x0, y0)} to {(x1, y1)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from plansentry.core import strictjson
-from plansentry.core.strictjson import ExtractError, Extracted
+from plansentry.core.strictjson import Extracted, ExtractError
 
 
 @pytest.mark.parametrize(
