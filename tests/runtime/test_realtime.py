@@ -1,0 +1,132 @@
+"""The real-time runtime against the real clock. Few tests, bounded, tolerant of a noisy machine:
+each checks a hard promise (on time, bounded threads), not a typical figure."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from plansentry.core.breaker import BreakerConfig
+from plansentry.core.failures import FailureMode
+from plansentry.runtime.realtime import RealtimeRuntime, StopToken
+from plansentry.warehouse.assembly import default_config, make_guard
+
+pytestmark = pytest.mark.realtime
+MS = 1_000_000
+SLACK_NS = 2 * MS  # the promise: back by the deadline plus 2 ms
+NO_BREAKER = BreakerConfig(consecutive_failures=10**6, window=10**6, min_calls=10**6)
+
+
+def make(domain, *, budget_ms: float, breaker: BreakerConfig | None = None, workers: int = 4):
+    cfg = default_config(budget_ms=budget_ms, reserve_ms=3.0, wake_margin_ms=1.0,
+                         **({"breaker": breaker} if breaker else {}))
+    return RealtimeRuntime(make_guard(domain=domain, config=cfg), workers=workers, switch_interval_s=0.0005)
+
+
+def test_planner_that_blocks_forever(domain, ctx) -> None:
+    """1,000 decisions against a planner that never returns: each back by deadline + 2 ms,
+    threads bounded by the pool, the breaker opens on the stuck workers."""
+    forever = threading.Event()
+
+    def blocked(_ctx, _stop: StopToken) -> bytes:
+        forever.wait()  # ignores the stop token, like native code that cannot be interrupted
+        return b""
+
+    rt = make(domain, budget_ms=40, workers=4)
+    threads_before = threading.active_count()
+    worst_ns = -(10**12)
+    try:
+        for _ in range(1000):
+            deadline = time.monotonic_ns() + rt.guard.config.budget_ns
+            d = rt.decide_now(ctx, blocked, deadline_ns=deadline)
+            worst_ns = max(worst_ns, time.monotonic_ns() - deadline)
+            assert d.plan is not None
+        assert worst_ns <= SLACK_NS, f"worst overrun {worst_ns / MS:.2f} ms"
+        assert threading.active_count() - threads_before <= 4
+        assert rt.stuck_workers == 4
+        assert rt.guard.state.breaker.phase.value != "closed"
+    finally:
+        forever.set()
+
+
+def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff(domain, ctx) -> None:
+    """With the breaker disabled every decision waits out a stall: on time, timeout, worker freed."""
+    stopped = []
+
+    def stall(_ctx, stop: StopToken) -> bytes:
+        stopped.append(stop.wait(5.0))
+        return b"too late"
+
+    rt = make(domain, budget_ms=35, breaker=NO_BREAKER, workers=2)
+    worst_ns = -(10**12)
+    for _ in range(150):
+        deadline = time.monotonic_ns() + rt.guard.config.budget_ns
+        d = rt.decide_now(ctx, stall, deadline_ns=deadline)
+        worst_ns = max(worst_ns, time.monotonic_ns() - deadline)
+        assert d.failure_mode in (FailureMode.TIMEOUT, FailureMode.TRANSPORT)
+        assert d.source == "classical"
+    assert worst_ns <= SLACK_NS, f"worst overrun {worst_ns / MS:.2f} ms"
+    time.sleep(0.05)  # let the last worker see its stop token (not a unit-test wait: real threads)
+    assert all(stopped) and rt.stuck_workers == 0
+
+
+def test_fast_good_answer_is_used_without_waiting(domain, ctx, good_bytes) -> None:
+    """A planner answering at once is decided at once, long before the deadline."""
+    rt = make(domain, budget_ms=150)
+    d = rt.decide_now(ctx, lambda _c, _s: good_bytes)
+    assert d.accepted and d.deadline_ns - d.decided_ns > 100 * MS
+
+
+@pytest.mark.parametrize(
+    ("planner", "detail"),
+    [
+        (lambda _c, _s: 1 / 0, "ZeroDivisionError"),
+        (lambda _c, _s: {"plan": 1}, "returned dict"),
+    ],
+)
+def test_misbehaving_planner_is_a_transport_failure(domain, ctx, planner, detail: str) -> None:
+    """A planner that raises or returns the wrong type: transport, with what happened."""
+    rt = make(domain, budget_ms=150)
+    d = rt.decide_now(ctx, planner)
+    assert d.failure_mode is FailureMode.TRANSPORT and detail in d.violations[0].detail
+
+
+def test_async_planner_is_cancelled_at_the_cutoff(domain, ctx) -> None:
+    """An async planner past its cut-off is cancelled; the decision is on time."""
+    cancelled = threading.Event()
+
+    async def slow(_ctx, _stop):
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return b""
+
+    rt = make(domain, budget_ms=40)
+    try:
+        d = rt.decide_now(ctx, slow)
+        assert d.failure_mode is FailureMode.TIMEOUT and d.on_time
+        assert cancelled.wait(1.0)
+    finally:
+        rt.close()
+
+
+def test_concurrent_callers_each_get_their_own_decision(domain, ctx, good_bytes) -> None:
+    """Eight threads deciding at once: eight decisions, distinct sequence numbers, all on time."""
+    rt = make(domain, budget_ms=150, workers=8)
+    results = []
+
+    def robot() -> None:
+        results.append(rt.decide_now(ctx, lambda _c, _s: good_bytes))
+
+    threads = [threading.Thread(target=robot) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(d.seq for d in results) == list(range(8))
+    assert all(d.on_time and d.accepted for d in results)
