@@ -21,9 +21,15 @@ NO_BREAKER = BreakerConfig(consecutive_failures=10**6, window=10**6, min_calls=1
 
 
 def make(domain, *, budget_ms: float, breaker: BreakerConfig | None = None, workers: int = 4):
-    cfg = default_config(budget_ms=budget_ms, reserve_ms=3.0, wake_margin_ms=1.0,
-                         **({"breaker": breaker} if breaker else {}))
-    return RealtimeRuntime(make_guard(domain=domain, config=cfg), workers=workers, switch_interval_s=0.0005)
+    cfg = default_config(
+        budget_ms=budget_ms,
+        reserve_ms=3.0,
+        wake_margin_ms=1.0,
+        **({"breaker": breaker} if breaker else {}),
+    )
+    return RealtimeRuntime(
+        make_guard(domain=domain, config=cfg), workers=workers, switch_interval_s=0.0005
+    )
 
 
 def test_planner_that_blocks_forever(domain, ctx) -> None:
@@ -52,7 +58,9 @@ def test_planner_that_blocks_forever(domain, ctx) -> None:
         forever.set()
 
 
-def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff(domain, ctx) -> None:
+def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff(
+    domain, ctx
+) -> None:
     """With the breaker disabled every decision waits out a stall: on time, timeout, worker freed."""
     stopped = []
 

@@ -18,7 +18,9 @@ def test_decision_is_taken_when_the_answer_arrives(runtime, ctx, good_bytes) -> 
 
 def test_answer_ready_before_the_decision_point_is_used_at_once(runtime, ctx, good_bytes) -> None:
     """Plan-ahead: asked 2 s early with 1.5 s latency, decided at the decision point itself."""
-    d = runtime.decide(ctx, now_ns=10_000 * MS, output=good_bytes, latency_ms=1500, ask_ahead_ms=2000)
+    d = runtime.decide(
+        ctx, now_ns=10_000 * MS, output=good_bytes, latency_ms=1500, ask_ahead_ms=2000
+    )
     assert d.accepted and d.decided_ns == 10_000 * MS and d.latency_ns == 1500 * MS
 
 
