@@ -156,3 +156,38 @@ def test_gate_config_refuses_bad_limits(field: str, value: object) -> None:
 def test_plan_round_trips_through_its_schema(good_plan) -> None:
     """What the gate decodes is what the encoder writes."""
     assert msgspec.json.decode(encode_plan(good_plan), type=Plan) == good_plan
+
+
+def test_required_key_bound_of_the_plan(good_plan) -> None:
+    """Five required top-level keys and three per pick; the optional via is not counted."""
+    from plansentry.core.gate import min_keys_counter
+
+    count = min_keys_counter(Plan)
+    assert count(good_plan) == 5 + 3 * len(good_plan.picks)
+    assert count(msgspec.structs.replace(good_plan, via=((1, 1),))) == 5 + 3 * len(good_plan.picks)
+
+
+class Inner(msgspec.Struct):
+    a: int
+    b: int
+
+
+class Outer(msgspec.Struct):
+    x: int
+    inner: Inner | None = None
+    items: list[Inner] = []
+
+
+def test_required_key_bound_skips_optional_nested_structs() -> None:
+    """A nested struct behind an optional field may be absent, so its keys are not counted."""
+    from plansentry.core.gate import min_keys_counter
+
+    assert min_keys_counter(Outer)(Outer(1, Inner(1, 2), [Inner(1, 2)])) == 1
+
+
+def test_colons_in_values_fall_back_to_the_encoder_proof(domain, ctx, good_bytes) -> None:
+    """A colon inside a string defeats the quick bound; the re-encoding proof still decides."""
+    order_colon = good_bytes.replace(b'"R1"', b'"R:1"')
+    assert check(domain, ctx, order_colon).mode is FailureMode.INVALID  # robot R:1, not a repeat
+    dup = order_colon.replace(b'"end":', b'"end":"PACK-1","end":', 1)
+    assert check(domain, ctx, dup).mode is FailureMode.MALFORMED

@@ -18,7 +18,7 @@ The gate is pure and thread-safe: it holds no state between calls beyond its imm
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, final
 
@@ -101,6 +101,7 @@ class Gate(Generic[PlanT, CtxT]):
     _encoder: msgspec.json.Encoder = field(init=False, repr=False)
 
     _schema_within_depth: bool = field(init=False, repr=False)
+    _min_keys: Callable[[Any], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         plan_type = self.domain.plan_type
@@ -110,6 +111,7 @@ class Gate(Generic[PlanT, CtxT]):
         object.__setattr__(
             self, "_schema_within_depth", depth is not None and depth <= self.config.max_depth
         )
+        object.__setattr__(self, "_min_keys", min_keys_counter(plan_type))
 
     def check(self, text: bytes, size_bytes: int, ctx: CtxT, asked_version: str) -> Verdict[PlanT]:
         cfg = self.config
@@ -181,12 +183,68 @@ class Gate(Generic[PlanT, CtxT]):
     def _keys_distinct(self, text: bytes, plan: PlanT) -> bool:
         """Cheap proof that no object in ``text`` repeats a key (``False``: could not prove it).
 
-        The typed decoder keeps the last of duplicate keys. Re-encoding the plan (defaults omitted)
-        keeps every key and string it kept; without escapes, decoded strings are byte-for-byte the
-        input's, so every colon of the input is in the re-encoding unless the input had a key (and
-        value) that the plan dropped. Equal colon counts therefore prove that there was none.
+        The typed decoder keeps the last of duplicate keys. Every key of the input brings a colon,
+        so ``colons >= keys >= distinct keys >= required keys of the decoded plan``; when the
+        colons equal that lower bound, nothing is left over for a repeat. Otherwise (colons in
+        strings, optional fields): re-encoding the plan keeps every key and string it kept, and
+        without escapes decoded strings are byte-for-byte the input's, so equal colon counts prove
+        that the input had no key the plan dropped.
         """
-        return b"\\" not in text and text.count(b":") == self._encoder.encode(plan).count(b":")
+        colons = text.count(b":")
+        if colons == self._min_keys(plan):
+            return True
+        return b"\\" not in text and colons == self._encoder.encode(plan).count(b":")
+
+
+def min_keys_counter(plan_type: type[Any]) -> Callable[[Any], int]:
+    """A function giving, for a decoded value of ``plan_type``, how many object keys its JSON
+    certainly had: every required field of every struct in it. Compiled once from the type."""
+    bound = _key_bound(msgspec.inspect.type_info(plan_type))
+    if bound is None or isinstance(bound, int):
+        const = bound or 0
+
+        def constant(_value: Any) -> int:
+            return const
+
+        return constant
+    return bound
+
+
+def _key_bound(t: msgspec.inspect.Type) -> int | Callable[[Any], int] | None:
+    """Keys a value of type ``t`` certainly brings: a constant, a function of the value, or
+    ``None`` for none (unions and free-form types count as none, which keeps the bound low)."""
+    if isinstance(t, msgspec.inspect.StructType):
+        const = sum(1 for f in t.fields if f.required)
+        nested: list[tuple[str, int | Callable[[Any], int]]] = []
+        for f in t.fields:
+            sub = _key_bound(f.type)
+            if sub is None or not f.required:
+                continue  # an optional part may have been absent: count only what must be there
+            nested.append((f.name, sub))
+        if not nested:
+            return const
+
+        def count(value: Any) -> int:
+            n = const
+            for name, sub in nested:
+                item = getattr(value, name)
+                n += sub if isinstance(sub, int) else sub(item)
+            return n
+
+        return count
+    if isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.VarTupleType)):
+        item = _key_bound(t.item_type)
+        if item is None:
+            return None
+        per_item = item
+
+        def over_items(seq: Any) -> int:
+            if isinstance(per_item, int):
+                return per_item * len(seq)
+            return sum(map(per_item, seq))
+
+        return over_items
+    return None
 
 
 def schema_depth(schema: object) -> int | None:

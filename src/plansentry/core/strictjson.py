@@ -59,7 +59,7 @@ def extract(raw: bytes) -> Extracted | ExtractError:
       balanced ``{...}`` object in the prose (text after it is the prose's, not the value's).
     - A byte-order mark is refused, never skipped.
     """
-    text = raw.strip(JSON_WS)
+    text = raw if raw[:1] == b"{" and raw[-1:] == b"}" else raw.strip(JSON_WS)
     if not text:
         return ExtractError(empty=True, detail="output is empty or white space only")
     if text.startswith(_BOM):

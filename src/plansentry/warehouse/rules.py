@@ -95,9 +95,6 @@ class WarehouseDomain:
                 )
             )
         picks = plan.picks
-        got = {(p.bin, p.sku): p.qty for p in picks}
-        if len(got) != len(picks) or got != ctx.order.expected:
-            out.extend(_coverage(picks, got, ctx.order.expected))
         # The route, leg by leg: start -> via... -> picks... -> end. On the open map every leg
         # between points of interest is one table look-up; anything else asks the router.
         forbidden, closed = ctx.forbidden_mask, ctx.closed_mask
@@ -109,8 +106,11 @@ class WarehouseDomain:
             prev, crossed = self._via(plan, ctx, out)
             prev_poi = poi_index.get(prev, -1)
         bins = self._bins
+        got: dict[tuple[str, str], int] = {}
         for i, pick in enumerate(picks):
-            info = bins.get(pick.bin)
+            name = pick.bin
+            got[name, pick.sku] = pick.qty
+            info = bins.get(name)
             if info is None:
                 out.append(
                     Violation("bin_exists", _INVALID, f"no bin {pick.bin!r}", f"picks[{i}].bin")
@@ -125,6 +125,8 @@ class WarehouseDomain:
                 m = self._slow_leg(prev, cell, closed, f"picks[{i}]", out)
             crossed |= m
             prev, prev_poi = cell, poi
+        if len(got) != len(picks) or got != ctx.order.expected:
+            out.extend(_coverage(picks, got, ctx.order.expected))
         end = self.wh.pack_stations.get(plan.end)
         if end is None:
             out.append(
