@@ -15,9 +15,12 @@ grows past ``workers``, a planner that never returns costs at most that many thr
 no worker is free the model is not called and the decision records a ``transport`` failure.
 
 The GIL: a thread waking at its deadline must first win the GIL back from busy Python threads, which
-can take a whole switch interval (5 ms by default). ``switch_interval_s``, if given, is applied with
-``sys.setswitchinterval`` when the runtime is built: a process-wide setting, made explicitly here.
-``bench/deadline.py`` measures the overrun with and without it.
+can take a whole switch interval (5 ms by default), and can lose it again once while it decides. So
+the runtime stops waiting ``reserve + wake_margin + 2 x switch interval`` before the deadline
+(:attr:`RealtimeRuntime.early_wake_ms`), the interval read when the runtime is built.
+``switch_interval_s``, if given, is applied with ``sys.setswitchinterval`` first: a process-wide
+setting, made explicitly here. A shorter interval (0.5 ms) leaves the model more of the budget;
+``bench/deadline.py`` measures the overrun under both.
 """
 
 from __future__ import annotations
@@ -154,7 +157,16 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         self._ids = itertools.count()
         cfg = guard.config
         self._max_text = cfg.gate.max_bytes + 1
-        self._wait_ns = int((cfg.reserve_ms + cfg.wake_margin_ms) * 1_000_000)
+        self.switch_interval_s = sys.getswitchinterval()
+        self.early_wake_ms = cfg.reserve_ms + cfg.wake_margin_ms + 2000 * self.switch_interval_s
+        if self.early_wake_ms + sum(cfg.fallback_wcet_ms.values()) >= cfg.budget_ms:
+            raise ValueError(
+                f"budget_ms ({cfg.budget_ms:g}) leaves no time for the model: the runtime wakes "
+                f"{self.early_wake_ms:g} ms early (reserve, wake margin, two GIL switch intervals of "
+                f"{self.switch_interval_s * 1000:g} ms) and the fallbacks take up to "
+                f"{sum(cfg.fallback_wcet_ms.values()):g} ms"
+            )
+        self._wait_ns = int(self.early_wake_ms * 1_000_000)
 
     @property
     def stuck_workers(self) -> int:

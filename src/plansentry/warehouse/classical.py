@@ -20,7 +20,7 @@ from plansentry.warehouse.schema import Pick, Plan
 NAME: Final = "classical"
 #: Declared worst-case time (ms) for orders up to MAX_LINES lines on maps up to the default's size;
 #: bench/classical.py measures the real figure on this machine (docs/BENCHMARKS.md).
-DECLARED_WCET_MS: Final = 25.0
+DECLARED_WCET_MS: Final = 20.0
 MAX_LINES: Final = 50
 MAX_2OPT_PASSES: Final = 8
 

@@ -40,6 +40,10 @@ class Router:
     def __init__(self, wh: Warehouse, *, cache_size: int = 512) -> None:
         self.wh = wh
         self._staff = wh.mask_of(["staff_only"])
+        # Floor neighbours of every cell, in the fixed tie-breaking order, computed once.
+        self._adj: list[tuple[int, ...]] = [
+            wh.neighbours(c) if c in wh.free else () for c in range(wh.width * wh.height)
+        ]
         pois = sorted({b.access for b in wh.bins.values()} | set(wh.pack_stations.values()))
         self.poi_index: dict[int, int] = {c: i for i, c in enumerate(pois)}
         self._pois = pois
@@ -58,6 +62,7 @@ class Router:
         wh = self.wh
         blocked = self._staff | closed
         zones = wh.cell_zones
+        adj = self._adj
         dist = {src: 0}
         parent = {src: src}
         mask = {src: zones[src]}
@@ -67,7 +72,7 @@ class Router:
         while queue:
             c = queue.popleft()
             d, m = dist[c] + 1, mask[c]
-            for n in wh.neighbours(c):
+            for n in adj[c]:
                 if n not in dist and not zones[n] & blocked:
                     dist[n] = d
                     parent[n] = c
