@@ -33,7 +33,8 @@ import contextlib
 
 from _common import emit, machine
 from plansentry.core.breaker import BreakerConfig
-from plansentry.runtime.realtime import RealtimeRuntime, StopToken
+from plansentry.runtime.planner import StopToken
+from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.warehouse.assembly import default_config, make_guard
 from plansentry.warehouse.examples import default_order
 

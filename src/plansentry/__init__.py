@@ -20,7 +20,8 @@ from plansentry.core.gate import Domain, Gate, GateConfig, Verdict
 from plansentry.runtime.clock import Clock, FakeClock, MonotonicClock
 from plansentry.runtime.config import ConfigError, GuardConfig
 from plansentry.runtime.guard import DecisionEvent, DecisionHook, Guard
-from plansentry.runtime.realtime import RealtimeRuntime, StopToken
+from plansentry.runtime.planner import Planner, Prompt, StopToken
+from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.telemetry.audit import AuditLog
 from plansentry.telemetry.replay import replay
@@ -59,6 +60,8 @@ __all__ = [
     "OrderError",
     "Pick",
     "Plan",
+    "Planner",
+    "Prompt",
     "RealtimeRuntime",
     "RiskBucket",
     "SafeMove",

@@ -11,7 +11,8 @@ import pytest
 
 from plansentry.core.breaker import BreakerConfig
 from plansentry.core.failures import FailureMode
-from plansentry.runtime.realtime import RealtimeRuntime, StopToken
+from plansentry.runtime.planner import StopToken
+from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.warehouse.assembly import default_config, make_guard
 
 pytestmark = pytest.mark.realtime

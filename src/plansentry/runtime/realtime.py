@@ -31,45 +31,18 @@ import itertools
 import queue
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, final
+from typing import Any, Generic, TypeVar, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.runtime.clock import Clock, MonotonicClock
 from plansentry.runtime.guard import Guard
+from plansentry.runtime.planner import Planner, StopToken
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
-_CtxContra = TypeVar("_CtxContra", contravariant=True)
-
-
-@final
-class StopToken:
-    """Tells a planner to stop: set when its decision's cut-off passes. Check it often."""
-
-    def __init__(self, deadline_ns: int) -> None:
-        self.deadline_ns = deadline_ns
-        self._event = threading.Event()
-
-    def stop(self) -> None:
-        self._event.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        return self._event.wait(timeout_s)
-
-
-class Planner(Protocol[_CtxContra]):
-    """A model behind the guard: ``(ctx, stop) -> output`` as ``bytes`` or ``str``, sync or async."""
-
-    def __call__(
-        self, ctx: _CtxContra, stop: StopToken, /
-    ) -> bytes | str | Awaitable[bytes | str]: ...
 
 
 @final
@@ -173,14 +146,12 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         """Planner calls abandoned at their deadline and still running."""
         return self._stuck
 
-    def ask(
-        self, ctx: CtxT, planner: Planner[CtxT], *, deadline_ns: int, request_id: str = ""
-    ) -> Ticket[CtxT]:
-        """Start the model call for the decision due at ``deadline_ns`` (if the guard allows)."""
+    def ask(self, ctx: CtxT, planner: Planner[CtxT], *, request_id: str = "") -> Ticket[CtxT]:
+        """Start the model call for a coming decision point (if the guard allows): plan ahead."""
         now = self.clock.now_ns()
         rid = request_id or f"rt{next(self._ids)}"
         version = self.guard.domain.version(ctx)
-        stop = StopToken(deadline_ns)
+        stop = StopToken()
         if not self.guard.may_consult(now):
             ticket = Ticket(ctx, rid, None, version, stop)
             ticket.arrival = Arrival(ArrivalKind.NOT_ASKED)
@@ -301,7 +272,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         """Ask and decide in one call; the deadline defaults to now plus the budget."""
         if deadline_ns is None:
             deadline_ns = self.clock.now_ns() + self.guard.config.budget_ns
-        return self.decide(self.ask(ctx, planner, deadline_ns=deadline_ns), deadline_ns=deadline_ns)
+        return self.decide(self.ask(ctx, planner), deadline_ns=deadline_ns)
 
     def close(self) -> None:
         """Stop the async planners' loop. Synchronous workers are daemons and need no joining."""
