@@ -131,7 +131,8 @@ class LlamaCppPlanner(Generic[CtxT]):
         kwargs: dict[str, Any] = {}
         if self.constrained and schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": dict(schema)}
-        stream = self.llama.create_chat_completion(
+        llama: Any = self.llama  # llama-cpp-python's TypedDicts add nothing at this boundary
+        stream: Any = llama.create_chat_completion(
             messages=[dict(m) for m in messages],
             max_tokens=max_tokens,
             temperature=self.temperature,
@@ -144,11 +145,11 @@ class LlamaCppPlanner(Generic[CtxT]):
             for chunk in stream:
                 if stop.stopped:
                     t0 = time.perf_counter()
-                    stream.close()  # type: ignore[union-attr]
+                    stream.close()
                     self.stats.stopped += 1
                     self.stats.stop_latency_ms.append((time.perf_counter() - t0) * 1000)
                     raise PlannerStopped("stopped at the deadline")
-                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                delta = chunk["choices"][0]["delta"].get("content")
                 if delta:
                     parts.append(delta)
                     self.stats.tokens += 1
