@@ -177,6 +177,12 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli_demo import run_demo_command
+
+    return run_demo_command(args, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plansentry", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -200,6 +206,35 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fsm", help="print the state machine's transition table")
     f.add_argument("--mermaid", action="store_true", help="as a Mermaid state diagram")
     f.set_defaults(func=cmd_fsm)
+
+    m = sub.add_parser(
+        "demo", help="a picker fleet in real time with the embedded model planning ahead"
+    )
+    m.add_argument("--orders", type=int, default=20, help="orders to complete (default 20)")
+    m.add_argument("--robots", type=int, default=2, help="robots in the fleet (default 2)")
+    m.add_argument("--budget-ms", type=float, default=150.0, help="decision budget (ms)")
+    m.add_argument("--model", metavar="PATH", help="a GGUF model; default: embedded SmolLM2-135M")
+    mode = m.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--constrained",
+        dest="constrained",
+        action="store_true",
+        default=True,
+        help="hold the model to the order's JSON Schema (default)",
+    )
+    mode.add_argument("--free", dest="constrained", action="store_false", help="free text")
+    m.add_argument("--prompt", default="few_shot", help="prompt variant: zero_shot or few_shot")
+    m.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
+    m.add_argument(
+        "--time-scale",
+        type=float,
+        default=20.0,
+        help="warehouse seconds per wall-clock second (default 20)",
+    )
+    m.add_argument("--audit-log", metavar="PATH", help="append the audit log here")
+    m.add_argument("--json", action="store_true", help="print one JSON document at the end")
+    m.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("replay", help="re-run an audit log through the core; exit 1 on differences")
     r.add_argument("log")

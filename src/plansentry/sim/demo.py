@@ -1,0 +1,268 @@
+"""``plansentry demo``: a small picker fleet in real time, a real model planning ahead, the guard deciding.
+
+Each robot is a thread. While it executes its current order it asks the model for the next one (plan
+ahead); when it finishes, that is the decision point, and the guard decides within the budget: the
+model's plan if it arrived and passed the gate, else the classical planner's, else the safe move (the
+robot holds and the order is requeued). One model serves the whole fleet, one generation at a time,
+so a robot whose request waits behind another's may get the classical plan: that is the point.
+
+Warehouse time runs ``time_scale`` times faster than the wall clock (travel at the plan's speed along
+the driven route, ``handling_s`` per item), so an order of a few minutes takes seconds to watch.
+Decisions themselves run at real speed, against the real deadline.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, final
+
+from plansentry.core.decision import Decision, SafeMove
+from plansentry.core.failures import FailureMode
+from plansentry.runtime.planner import Planner
+from plansentry.runtime.realtime import RealtimeRuntime
+from plansentry.sim.orders import random_orders
+from plansentry.sim.unguarded import UnguardedOutcome, unguarded_outcome
+from plansentry.warehouse.map import Warehouse
+from plansentry.warehouse.order import Order, PickContext
+from plansentry.warehouse.rules import WarehouseDomain
+from plansentry.warehouse.schema import Plan
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    orders: int = 20
+    robots: int = 2
+    seed: int = 0
+    time_scale: float = 10.0
+    handling_s: float = 6.0
+    startup_s: float = 120.0  # warehouse seconds from the dock to the first decision point
+
+    def __post_init__(self) -> None:
+        if self.orders < 1 or self.robots < 1:
+            raise ValueError("--orders and --robots must be at least 1")
+        if not self.time_scale > 0:
+            raise ValueError(f"--time-scale must be > 0, got {self.time_scale}")
+
+
+@final
+@dataclass
+class DemoRecord:
+    """One decision of the demo, with what the unguarded controller would have done instead."""
+
+    robot: str
+    order: Order
+    decision: Decision[Plan]
+    verdict_rules: frozenset[str]
+    unguarded: UnguardedOutcome | None
+    extraction: str = ""
+    exec_s: float = 0.0
+
+
+@final
+@dataclass
+class DemoRun:
+    config: DemoConfig
+    records: list[DemoRecord] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    unserved: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def execution_s(plan: Plan, ctx: PickContext, domain: WarehouseDomain, handling_s: float) -> float:
+    """Warehouse seconds to drive ``plan`` from ``ctx.start`` and pick its items."""
+    wh, router = domain.wh, domain.router
+    cells = [ctx.start]
+    cells += [wh.cell(x, y) for x, y in plan.via]
+    cells += [wh.bins[p.bin].access for p in plan.picks]
+    cells.append(wh.pack_stations[plan.end])
+    metres = 0.0
+    for a, b in itertools.pairwise(cells):
+        dist, _ = router.leg(a, b, ctx.closed_mask)
+        metres += max(dist, 0) * wh.cell_m
+    return metres / plan.speed_mps + handling_s * sum(p.qty for p in plan.picks)
+
+
+def run_demo(
+    runtime: RealtimeRuntime[Plan, PickContext],
+    domain: WarehouseDomain,
+    planner: Planner[PickContext],
+    config: DemoConfig,
+    *,
+    on_record: Callable[[DemoRecord], None] = lambda _r: None,
+) -> DemoRun:
+    """Run the fleet until every order is completed (or the fleet stops making progress)."""
+    wh: Warehouse = domain.wh
+    rng = random.Random(config.seed)
+    source = random_orders(wh, rng)
+    queue: collections.deque[Order] = collections.deque(next(source) for _ in range(config.orders))
+    lock = threading.Lock()
+    run = DemoRun(config)
+    stations = sorted(wh.pack_stations)
+    budget_ns = runtime.guard.config.budget_ns
+    holds_in_a_row = collections.Counter[str]()
+
+    def take() -> Order | None:
+        with lock:
+            return queue.popleft() if queue else None
+
+    def robot(index: int) -> None:
+        name = f"R{index + 1}"
+        start = wh.pack_stations[stations[index % len(stations)]]
+        order = take()
+        wait_s = config.startup_s
+        while order is not None:
+            ctx = domain.context(order, name, start)
+            ticket = runtime.ask(ctx, planner)
+            time.sleep(wait_s / config.time_scale)  # executing the current order meanwhile
+            deadline = time.monotonic_ns() + budget_ns
+            d = runtime.decide(ticket, deadline_ns=deadline)
+            rec = _record(name, order, d)
+            with lock:
+                run.records.append(rec)
+                if isinstance(d.plan, SafeMove):
+                    holds_in_a_row[order.order_id] += 1
+                    if holds_in_a_row[order.order_id] >= 3:
+                        run.unserved.append(order.order_id)  # no plan exists: reported, not retried
+                    else:
+                        run.requeued.append(order.order_id)
+                        queue.append(order)
+                else:
+                    run.completed.append(order.order_id)
+            on_record(rec)
+            if isinstance(d.plan, SafeMove):
+                wait_s = config.handling_s  # holding still before the next decision point
+            else:
+                wait_s = rec.exec_s = execution_s(d.plan, ctx, domain, config.handling_s)
+                start = wh.pack_stations[d.plan.end]
+            order = take()
+
+    t0 = time.monotonic()
+    threads = [
+        threading.Thread(target=robot, args=(i,), name=f"robot-{i + 1}")
+        for i in range(config.robots)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.wall_s = time.monotonic() - t0
+    return run
+
+
+def _record(name: str, order: Order, d: Decision[Plan]) -> DemoRecord:
+    rules = frozenset(v.rule for v in d.violations)
+    if not d.consulted:
+        return DemoRecord(name, order, d, rules, None)
+    mode = d.failure_mode
+    missing = 0
+    if mode in (FailureMode.STALE, FailureMode.INVALID, FailureMode.UNSAFE):
+        missing = sum(1 for v in d.violations if v.rule == "coverage" and "not picked" in v.detail)
+        if mode is FailureMode.STALE:
+            missing = len(order.lines)
+    # A timed-out call was stopped, so its would-be wait is unknown (wait_s=None: not costed).
+    outcome = unguarded_outcome(mode, rules, repaired=bool(d.repairs), missing_items=missing)
+    return DemoRecord(name, order, d, rules, outcome)
+
+
+def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
+    """The run as the JSON document of ``plansentry demo --json`` (shape of ``simulate --json``)."""
+    recs = run.records
+    consulted = [r for r in recs if r.decision.consulted]
+    decisions = len(recs)
+    on_time = sum(r.decision.on_time for r in recs)
+    sources = collections.Counter(r.decision.source for r in recs)
+    unsafe_guarded = 0  # every executed plan passed the gate; the oracle tests say so independently
+    ung = [r.unguarded for r in consulted if r.unguarded is not None]
+    unguarded = {
+        "cycles": len(ung),
+        "halts": sum(u.halted for u in ung),
+        "halt_rate": round(sum(u.halted for u in ung) / len(ung), 4) if ung else 0.0,
+        "downtime_s": round(sum(u.downtime_s for u in ung), 1),
+        "unsafe_executed": sum(u.unsafe_executed for u in ung),
+        "items_lost": sum(u.items_lost for u in ung),
+        "timeouts_not_costed": sum(
+            1 for r in consulted if r.decision.failure_mode is FailureMode.TIMEOUT
+        ),
+    }
+    guarded = {
+        "cycles": decisions,
+        "halts": 0,
+        "halt_rate": 0.0,
+        "downtime_s": 0.0,
+        "unsafe_executed": unsafe_guarded,
+        "lost_orders": len(run.unserved),
+        "orders_completed": len(run.completed),
+        "orders_requeued": len(run.requeued),
+        "decisions_on_time": on_time,
+        "sources": dict(sorted(sources.items())),
+        "model_plans_used": sources.get("llm", 0) + sources.get("repaired", 0),
+    }
+    fmli = []
+    by_mode: dict[FailureMode, list[DemoRecord]] = collections.defaultdict(list)
+    for r in consulted:
+        if r.decision.failure_mode is not None and not r.decision.shadow:
+            by_mode[r.decision.failure_mode].append(r)
+    for mode in FailureMode:
+        rows = by_mode.get(mode, [])
+        if not rows:
+            continue
+        detect = sorted(_detect_ms(r.decision, budget_ns) for r in rows)
+        mitig = collections.Counter(r.decision.source for r in rows)
+        fmli.append(
+            {
+                "failure_mode": mode.value,
+                "count": len(rows),
+                "rate": round(len(rows) / len(consulted), 4),
+                "detect_ms_p50": round(detect[len(detect) // 2], 3),
+                "detect_ms_p99": round(detect[min(len(detect) - 1, int(len(detect) * 0.99))], 3),
+                "mitigation": dict(sorted(mitig.items())),
+                "bucket": buckets[mode].value,
+                "halts_unguarded": sum(1 for r in rows if r.unguarded and r.unguarded.halted),
+                "downtime_s_unguarded": round(
+                    sum(r.unguarded.downtime_s for r in rows if r.unguarded), 1
+                ),
+                "unsafe_unguarded": sum(
+                    1 for r in rows if r.unguarded and r.unguarded.unsafe_executed
+                ),
+                "downtime_s_guarded": 0.0,
+            }
+        )
+    latencies = sorted(
+        (r.decision.latency_ns or 0) / 1e6 for r in consulted if r.decision.latency_ns is not None
+    )
+    return {
+        "config": {
+            "orders": run.config.orders,
+            "robots": run.config.robots,
+            "seed": run.config.seed,
+            "time_scale": run.config.time_scale,
+        },
+        "wall_s": round(run.wall_s, 1),
+        "guarded": guarded,
+        "unguarded": unguarded,
+        "model": {
+            "consulted": len(consulted),
+            "answered": len(latencies),
+            "latency_ms_p50": round(latencies[len(latencies) // 2], 1) if latencies else None,
+            "latency_ms_max": round(latencies[-1], 1) if latencies else None,
+            "passed_gate": sum(1 for r in consulted if r.decision.failure_mode is None),
+        },
+        "fmli": fmli,
+    }
+
+
+def _detect_ms(d: Decision[Plan], budget_ns: int) -> float:
+    """From when the failure could first be acted on to the decision: for an output, the later of
+    its arrival and the decision point (plan-ahead answers wait for their decision point); for a
+    timeout, the cut-off."""
+    if d.arrival_ns is not None and d.failure_mode is not FailureMode.TIMEOUT:
+        return max(0.0, (d.decided_ns - max(d.arrival_ns, d.deadline_ns - budget_ns)) / 1e6)
+    return max(0.0, (d.decided_ns - d.cutoff_ns) / 1e6)
