@@ -74,9 +74,9 @@ def unguarded_outcome(
         return UnguardedOutcome(
             True, restart_s, mode is FailureMode.UNSAFE, 0, "halted at unknown bin"
         )
+    if mode is None:
+        return UnguardedOutcome(False, 0.0, False, 0, "executed")
     unsafe = mode is FailureMode.UNSAFE
-    if mode in (FailureMode.STALE, FailureMode.INVALID) or unsafe:
-        return UnguardedOutcome(
-            False, 0.0, unsafe, missing_items, f"executed a plan that was {mode.value}"
-        )
-    return UnguardedOutcome(False, 0.0, False, 0, "executed")
+    return UnguardedOutcome(
+        False, 0.0, unsafe, missing_items, f"executed a plan that was {mode.value}"
+    )
