@@ -1,0 +1,111 @@
+"""The embedded model as a planner: latency and the share of outputs in each failure mode, per variant.
+
+For each variant (prompt ``zero_shot``/``few_shot`` x decoding ``free``/``constrained``), the same
+seeded orders (2 to 5 lines, random start station) are planned one at a time with nothing else
+running; each output is judged by the whole gate as if it had arrived in time, so the shares describe
+the model, not the deadline. Temperature 0, seed 0: deterministic per machine.
+
+Usage: ``python bench/models.py [--json] [--orders 200] [--variants few_shot:constrained,...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import emit, machine
+from plansentry.core.gate import Gate
+from plansentry.planners.llamacpp import LlamaCppPlanner
+from plansentry.runtime.planner import StopToken
+from plansentry.sim.orders import random_orders
+from plansentry.warehouse.map import default_map
+from plansentry.warehouse.prompts import PromptFor
+from plansentry.warehouse.rules import WarehouseDomain
+
+ALL = "zero_shot:free,zero_shot:constrained,few_shot:free,few_shot:constrained"
+
+
+def run_variant(
+    variant: str, constrained: bool, orders: int, seed: int, threads: int | None
+) -> dict[str, Any]:
+    wh = default_map()
+    domain = WarehouseDomain(wh)
+    gate = Gate(domain)
+    planner = LlamaCppPlanner(PromptFor(wh, variant), constrained=constrained, n_threads=threads)
+    rng = random.Random(seed)
+    source = random_orders(wh, rng)
+    stations = sorted(wh.pack_stations.values())
+    latencies: list[float] = []
+    modes: collections.Counter[str] = collections.Counter()
+    rules: collections.Counter[str] = collections.Counter()
+    sizes: list[int] = []
+    for _ in range(orders):
+        ctx = domain.context(next(source), "R1", rng.choice(stations))
+        t0 = time.perf_counter()
+        out = planner(ctx, StopToken())
+        latencies.append((time.perf_counter() - t0) * 1000)
+        sizes.append(len(out))
+        verdict = gate.check(out, len(out), ctx, ctx.version)
+        modes[verdict.mode.value if verdict.mode else "passed"] += 1
+        for v in {v.rule for v in verdict.violations}:
+            rules[v] += 1
+    ordered = sorted(latencies)
+    return {
+        "variant": variant,
+        "decoding": "constrained" if constrained else "free",
+        "orders": orders,
+        "latency_ms_p50": round(statistics.median(ordered), 1),
+        "latency_ms_p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+        "output_bytes_p50": int(statistics.median(sizes)),
+        "share": {k: round(v / orders, 4) for k, v in sorted(modes.items())},
+        "rules_broken": {k: round(v / orders, 4) for k, v in sorted(rules.items())},
+    }
+
+
+def human(doc: dict[str, Any]) -> str:
+    out = [f"embedded model, {doc['orders']} orders per variant"]
+    for r in doc["variants"]:
+        out.append(
+            f"  {r['variant']:9s} {r['decoding']:11s} p50 {r['latency_ms_p50']:7.0f} ms  p99 "
+            f"{r['latency_ms_p99']:7.0f} ms  passed {r['share'].get('passed', 0):.1%}  {r['share']}"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--orders", type=int, default=200)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--variants", default=ALL, help=f"comma-separated prompt:decoding (default {ALL})"
+    )
+    args = p.parse_args()
+    results = []
+    for item in args.variants.split(","):
+        variant, decoding = item.split(":")
+        results.append(
+            run_variant(variant, decoding == "constrained", args.orders, args.seed, args.threads)
+        )
+    doc = {
+        "bench": "models",
+        "machine": machine(),
+        "orders": args.orders,
+        "seed": args.seed,
+        "model": "SmolLM2-135M-Instruct Q4_1 (embedded)",
+        "variants": results,
+    }
+    emit(doc, args.json, human)
+
+
+if __name__ == "__main__":
+    main()
