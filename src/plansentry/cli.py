@@ -214,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--robots", type=int, default=2, help="robots in the fleet (default 2)")
     m.add_argument("--budget-ms", type=float, default=150.0, help="decision budget (ms)")
     m.add_argument("--model", metavar="PATH", help="a GGUF model; default: embedded SmolLM2-135M")
+    m.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="an OpenAI-compatible server instead of the local model (or PLANSENTRY_BASE_URL; "
+        "model and key from PLANSENTRY_MODEL, PLANSENTRY_API_KEY)",
+    )
+    m.add_argument(
+        "--dialect",
+        default="llama.cpp",
+        help="how the server takes a JSON Schema: llama.cpp, openai, vllm, ollama, none",
+    )
     mode = m.add_mutually_exclusive_group()
     mode.add_argument(
         "--constrained",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import IO, Any
 
@@ -30,33 +31,19 @@ def run_demo_command(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigError(str(exc)) from None
     if args.prompt not in VARIANTS:
         raise ConfigError(f"--prompt {args.prompt!r} unknown; use one of {', '.join(VARIANTS)}")
-    try:
-        from plansentry.planners.llamacpp import LlamaCppPlanner, ModelNotFound
-    except ImportError as exc:
-        raise ConfigError(
-            f"the demo needs llama-cpp-python: pip install 'plansentry[llm]' ({exc})"
-        ) from None
     wh = default_map()
     guard_config = default_config(budget_ms=args.budget_ms)
     domain = WarehouseDomain(wh)
     hooks = [AuditLog(args.audit_log, wh=wh, config=guard_config)] if args.audit_log else []
     guard = make_guard(config=guard_config, domain=domain, hooks=hooks)
-    try:
-        planner = LlamaCppPlanner(
-            PromptFor(wh, args.prompt),
-            model_path=args.model,
-            constrained=args.constrained,
-            n_threads=args.threads,
-        )
-    except ModelNotFound as exc:
-        raise ConfigError(str(exc)) from None
+    planner, model_name, stops = _planner(args, wh)
     # Room for a call that was stopped at its deadline and is still letting go of the model.
     runtime = RealtimeRuntime(guard, workers=2 * config.robots + 1)
     console = Console(file=sys.stderr if args.json else out, highlight=False)
     if not args.json:
         console.print(
             f"[bold]plansentry demo[/]: {config.robots} robots, {config.orders} orders, budget "
-            f"{args.budget_ms:g} ms, model {planner.model_path} "
+            f"{args.budget_ms:g} ms, model {model_name} "
             f"({'constrained' if args.constrained else 'free'}, prompt {args.prompt}); "
             f"warehouse time x{config.time_scale:g}"
         )
@@ -80,10 +67,10 @@ def run_demo_command(args: argparse.Namespace, out: IO[str]) -> int:
         for hook in hooks:
             hook.close()
     doc = summarize(run, guard_config.buckets, guard_config.budget_ns)
-    doc["model"]["path"] = planner.model_path
+    doc["model"]["path"] = model_name
     doc["model"]["constrained"] = args.constrained
     doc["model"]["prompt"] = args.prompt
-    doc["model"]["stops"] = planner.stats.stopped
+    doc["model"]["stops"] = stops()
     if args.json:
         doc["decisions"] = [
             {
@@ -99,6 +86,38 @@ def run_demo_command(args: argparse.Namespace, out: IO[str]) -> int:
         _report(console, doc)
     late = run.records and any(not r.decision.on_time for r in run.records)
     return 1 if late or run.unserved else 0
+
+
+def _planner(args: argparse.Namespace, wh: Any) -> tuple[Any, str, Any]:
+    """The planner the flags ask for, its name for the report, and a count of its stops."""
+    prompt = PromptFor(wh, args.prompt)
+    if args.base_url or os.environ.get("PLANSENTRY_BASE_URL"):
+        try:
+            from plansentry.planners.openai_compat import OpenAICompatPlanner
+        except ImportError as exc:
+            raise ConfigError(
+                f"--base-url needs httpx: pip install 'plansentry[http]' ({exc})"
+            ) from None
+        try:
+            remote = OpenAICompatPlanner(
+                prompt, base_url=args.base_url, dialect=args.dialect, constrained=args.constrained
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return remote, f"{remote.model} at {remote.url}", lambda: 0
+    try:
+        from plansentry.planners.llamacpp import LlamaCppPlanner, ModelNotFound
+    except ImportError as exc:
+        raise ConfigError(
+            f"the demo needs llama-cpp-python: pip install 'plansentry[llm]' ({exc})"
+        ) from None
+    try:
+        local = LlamaCppPlanner(
+            prompt, model_path=args.model, constrained=args.constrained, n_threads=args.threads
+        )
+    except ModelNotFound as exc:
+        raise ConfigError(str(exc)) from None
+    return local, local.model_path, lambda: local.stats.stopped
 
 
 def _report(console: Console, doc: dict[str, Any]) -> None:

@@ -11,12 +11,8 @@ import pytest
 
 from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Gate
-from plansentry.planners.llamacpp import (
-    LlamaCppPlanner,
-    ModelNotFound,
-    PlannerStopped,
-)
-from plansentry.runtime.planner import StopToken
+from plansentry.planners.llamacpp import LlamaCppPlanner, ModelNotFound
+from plansentry.runtime.planner import PlannerStopped, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.warehouse.assembly import make_guard
 from plansentry.warehouse.prompts import PromptFor

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
-from plansentry.runtime.planner import PromptBuilder, StopToken
+from plansentry.runtime.planner import PlannerStopped, PromptBuilder, StopToken
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_cpp import Llama
@@ -34,10 +34,6 @@ EMBEDDED_FILE: Final = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 class ModelNotFound(RuntimeError):
     """No model file where one was expected; the message says how to get one."""
-
-
-class PlannerStopped(RuntimeError):
-    """The call was stopped before it produced output (its decision had already been taken)."""
 
 
 def embedded_model_path() -> Path:

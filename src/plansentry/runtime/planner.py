@@ -16,6 +16,10 @@ from typing import Any, Protocol, TypeVar, final
 _CtxContra = TypeVar("_CtxContra", contravariant=True)
 
 
+class PlannerStopped(RuntimeError):
+    """Raised by a planner that gave up because its stop token was set (its decision is taken)."""
+
+
 @final
 class StopToken:
     """Tells a planner to stop: set when its decision's cut-off passes. Thread-safe."""
