@@ -17,7 +17,6 @@ The gate is pure and thread-safe: it holds no state between calls beyond its imm
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, final
@@ -289,12 +288,3 @@ def schema_depth(schema: object) -> int | None:
         return 1 + max((i for i in inner if i is not None), default=0)
 
     return depth(schema, frozenset())
-
-
-def finite_positive(name: str, value: float) -> float:
-    """``value`` as a float if it is finite and > 0, else :class:`ValueError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return float(value)

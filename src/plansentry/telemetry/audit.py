@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, final
@@ -139,9 +138,3 @@ def read_log(path: str | Path) -> LogContents:
             continue
         out.records.append(rec)
     return out
-
-
-def iter_decisions(contents: LogContents) -> Iterator[dict[str, Any]]:
-    for rec in contents.records:
-        if rec["type"] == "decision":
-            yield rec

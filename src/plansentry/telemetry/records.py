@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision, SafeMove
-from plansentry.core.failures import BucketMap, FailureMode
+from plansentry.core.failures import BucketMap
 from plansentry.warehouse.map import Warehouse
 from plansentry.warehouse.order import Order, PickContext, order_from_json
 from plansentry.warehouse.schema import Plan, plan_to_builtins
@@ -90,7 +90,3 @@ def context_json(ctx: PickContext, wh: Warehouse) -> dict[str, Any]:
 def order_and_start(data: dict[str, Any], wh: Warehouse) -> tuple[Order, str, int]:
     x, y = data["start"]
     return order_from_json(data["order"], wh), str(data["robot_id"]), wh.cell(x, y)
-
-
-def failure_mode_of(name: str | None) -> FailureMode | None:
-    return None if name is None else FailureMode(name)
