@@ -5,25 +5,37 @@ seeded orders (2 to 5 lines, random start station) are planned one at a time wit
 running; each output is judged by the whole gate as if it had arrived in time, so the shares describe
 the model, not the deadline. Temperature 0, seed 0: deterministic per machine.
 
-Usage: ``python bench/models.py [--json] [--orders 200] [--variants few_shot:constrained,...]``.
+With ``--server``, the same model is served by ``llama_cpp.server`` on 127.0.0.1 (started and
+stopped by the bench) and planned through :class:`OpenAICompatPlanner` over HTTP instead.
+
+Usage: ``python bench/models.py [--json] [--orders 200] [--variants few_shot:constrained,...]
+[--server]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
+import contextlib
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
 from plansentry.core.gate import Gate
-from plansentry.planners.llamacpp import LlamaCppPlanner
+from plansentry.planners.llamacpp import LlamaCppPlanner, embedded_model_path
+from plansentry.planners.openai_compat import OpenAICompatPlanner
 from plansentry.runtime.planner import StopToken
 from plansentry.sim.orders import random_orders
 from plansentry.warehouse.map import default_map
@@ -33,13 +45,67 @@ from plansentry.warehouse.rules import WarehouseDomain
 ALL = "zero_shot:free,zero_shot:constrained,few_shot:free,few_shot:constrained"
 
 
+@contextlib.contextmanager
+def local_server() -> Iterator[str]:
+    """llama_cpp.server with the embedded model on 127.0.0.1; yields its /v1 base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(embedded_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def run_variant(
-    variant: str, constrained: bool, orders: int, seed: int, threads: int | None
+    variant: str,
+    constrained: bool,
+    orders: int,
+    seed: int,
+    threads: int | None,
+    base_url: str | None = None,
 ) -> dict[str, Any]:
     wh = default_map()
     domain = WarehouseDomain(wh)
     gate = Gate(domain)
-    planner = LlamaCppPlanner(PromptFor(wh, variant), constrained=constrained, n_threads=threads)
+    planner: Any
+    if base_url is None:
+        planner = LlamaCppPlanner(
+            PromptFor(wh, variant), constrained=constrained, n_threads=threads
+        )
+    else:
+        remote = OpenAICompatPlanner(
+            PromptFor(wh, variant), base_url=base_url, constrained=constrained, stall_s=30.0
+        )
+
+        def planner(ctx: Any, stop: StopToken) -> bytes:
+            return asyncio.run(remote(ctx, stop))
+
     rng = random.Random(seed)
     source = random_orders(wh, rng)
     stations = sorted(wh.pack_stations.values())
@@ -60,6 +126,7 @@ def run_variant(
     ordered = sorted(latencies)
     return {
         "variant": variant,
+        "path": "local llama-cpp-python" if base_url is None else "OpenAI-compatible HTTP",
         "decoding": "constrained" if constrained else "free",
         "orders": orders,
         "latency_ms_p50": round(statistics.median(ordered), 1),

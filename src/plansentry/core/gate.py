@@ -98,7 +98,6 @@ class Gate(Generic[PlanT, CtxT]):
     config: GateConfig = GateConfig()
     _decoder: msgspec.json.Decoder[PlanT] = field(init=False, repr=False)
     _encoder: msgspec.json.Encoder = field(init=False, repr=False)
-
     _schema_within_depth: bool = field(init=False, repr=False)
     _min_keys: Callable[[Any], int] = field(init=False, repr=False)
 
@@ -156,21 +155,21 @@ class Gate(Generic[PlanT, CtxT]):
         except msgspec.ValidationError as exc:
             # The typed decoder stops at the first shape mismatch without reading the rest, so the
             # syntax of the whole text decides between malformed and schema.
-            if self._too_deep(text):
-                return self._deep()
-            syntax = strictjson.strict_error(text)
-            if syntax is not None:
-                return _fail(FailureMode.MALFORMED, "strict_json", syntax)
-            return _fail(FailureMode.SCHEMA, "schema", str(exc))
+            return self._syntax_failure(text) or _fail(FailureMode.SCHEMA, "schema", str(exc))
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
             return _fail(FailureMode.MALFORMED, "strict_json", str(exc))
         if not self._keys_distinct(text, plan):
-            if self._too_deep(text):
-                return self._deep()
-            syntax = strictjson.strict_error(text)
-            if syntax is not None:
-                return _fail(FailureMode.MALFORMED, "strict_json", syntax)
+            failure = self._syntax_failure(text)
+            if failure is not None:
+                return failure
         return plan
+
+    def _syntax_failure(self, text: bytes) -> Verdict[PlanT] | None:
+        """A ``malformed`` verdict unless all of ``text`` is strict JSON (depth checked first)."""
+        if self._too_deep(text):
+            return self._deep()
+        syntax = strictjson.strict_error(text)
+        return None if syntax is None else _fail(FailureMode.MALFORMED, "strict_json", syntax)
 
     def _too_deep(self, text: bytes) -> bool:
         return strictjson.depth_exceeds(text, self.config.max_depth)
