@@ -26,6 +26,7 @@ from plansentry.core.decision import Decision, SafeMove
 from plansentry.core.failures import FailureMode
 from plansentry.runtime.planner import Planner
 from plansentry.runtime.realtime import RealtimeRuntime
+from plansentry.sim.oracle import unsafe_reasons
 from plansentry.sim.orders import random_orders
 from plansentry.sim.unguarded import UnguardedOutcome, unguarded_outcome
 from plansentry.warehouse.map import Warehouse
@@ -61,7 +62,8 @@ class DemoRecord:
     decision: Decision[Plan]
     verdict_rules: frozenset[str]
     unguarded: UnguardedOutcome | None
-    extraction: str = ""
+    unsafe: tuple[str, ...] = ()  # what the independent oracle found wrong with the executed plan
+    hold_s: float = 0.0  # warehouse seconds spent holding (safe move) before the next decision
     exec_s: float = 0.0
 
 
@@ -125,6 +127,7 @@ def run_demo(
             deadline = time.monotonic_ns() + budget_ns
             d = runtime.decide(ticket, deadline_ns=deadline)
             rec = _record(name, order, d)
+            rec.unsafe = tuple(unsafe_reasons(d.plan, ctx, wh, domain.router))
             with lock:
                 run.records.append(rec)
                 if isinstance(d.plan, SafeMove):
@@ -138,7 +141,7 @@ def run_demo(
                     run.completed.append(order.order_id)
             on_record(rec)
             if isinstance(d.plan, SafeMove):
-                wait_s = config.handling_s  # holding still before the next decision point
+                wait_s = rec.hold_s = config.handling_s  # holding still until the next decision
             else:
                 wait_s = rec.exec_s = execution_s(d.plan, ctx, domain, config.handling_s)
                 start = wh.pack_stations[d.plan.end]
@@ -179,7 +182,7 @@ def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
     decisions = len(recs)
     on_time = sum(r.decision.on_time for r in recs)
     sources = collections.Counter(r.decision.source for r in recs)
-    unsafe_guarded = 0  # every executed plan passed the gate; the oracle tests say so independently
+    late = [r for r in recs if not r.decision.on_time]
     ung = [r.unguarded for r in consulted if r.unguarded is not None]
     unguarded = {
         "cycles": len(ung),
@@ -194,10 +197,16 @@ def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
     }
     guarded = {
         "cycles": decisions,
-        "halts": 0,
-        "halt_rate": 0.0,
-        "downtime_s": 0.0,
-        "unsafe_executed": unsafe_guarded,
+        # A halt is a decision point without a decision by its deadline; downtime is that lateness
+        # plus time spent holding on the safe move.
+        "halts": len(late),
+        "halt_rate": round(len(late) / decisions, 4) if decisions else 0.0,
+        "downtime_s": round(
+            sum(r.hold_s for r in recs)
+            + sum((r.decision.decided_ns - r.decision.deadline_ns) / 1e9 for r in late),
+            3,
+        ),
+        "unsafe_executed": sum(1 for r in recs if r.unsafe),
         "lost_orders": len(run.unserved),
         "orders_completed": len(run.completed),
         "orders_requeued": len(run.requeued),
@@ -232,7 +241,7 @@ def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
                 "unsafe_unguarded": sum(
                     1 for r in rows if r.unguarded and r.unguarded.unsafe_executed
                 ),
-                "downtime_s_guarded": 0.0,
+                "downtime_s_guarded": round(sum(r.hold_s for r in rows), 1),
             }
         )
     latencies = sorted(
