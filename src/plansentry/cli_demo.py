@@ -161,7 +161,7 @@ def _report(console: Console, doc: dict[str, Any]) -> None:
     side.add_row("halts", str(g["halts"]), str(u["halts"]))
     side.add_row("downtime s", f"{g['downtime_s']:.0f}", f"{u['downtime_s']:.0f}")
     side.add_row("unsafe plans executed", str(g["unsafe_executed"]), str(u["unsafe_executed"]))
-    side.add_row("items lost", "0", str(u["items_lost"]))
+    side.add_row("items lost", str(g["items_lost"]), str(u["items_lost"]))
     console.print(side)
     if u["timeouts_not_costed"]:
         console.print(

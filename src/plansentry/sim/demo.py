@@ -75,6 +75,7 @@ class DemoRun:
     completed: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     unserved: list[str] = field(default_factory=list)
+    unserved_items: int = 0
     wall_s: float = 0.0
 
 
@@ -134,6 +135,7 @@ def run_demo(
                     holds_in_a_row[order.order_id] += 1
                     if holds_in_a_row[order.order_id] >= 3:
                         run.unserved.append(order.order_id)  # no plan exists: reported, not retried
+                        run.unserved_items += len(order.lines)  # items = order lines, as unguarded
                     else:
                         run.requeued.append(order.order_id)
                         queue.append(order)
@@ -208,6 +210,7 @@ def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
         ),
         "unsafe_executed": sum(1 for r in recs if r.unsafe),
         "lost_orders": len(run.unserved),
+        "items_lost": run.unserved_items,
         "orders_completed": len(run.completed),
         "orders_requeued": len(run.requeued),
         "decisions_on_time": on_time,
