@@ -7,7 +7,7 @@ Listens on 127.0.0.1 only and forwards to an upstream port on 127.0.0.1; set ``m
 - ``delay``: hold the response ``param`` seconds before its first byte;
 - ``reset``: forward ``param`` bytes of the response, then reset the connection (RST);
 - ``truncate``: forward ``param`` bytes of the response, then close it cleanly (FIN);
-- ``trickle``: forward the response headers, then one byte every ``param`` seconds;
+- ``trickle``: answer at once with a 200 event stream that sends one byte every ``param`` seconds;
 - ``status``: answer at once with HTTP ``int(param)`` (429, 503, ...) without asking upstream;
 - ``garbage``: answer at once with a 200 event stream whose event is not JSON;
 - ``half_open``: read the request and never answer, never close.
@@ -90,6 +90,14 @@ class FaultProxy:
                 )
                 await writer.drain()
                 return
+            if mode == "trickle":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+                await writer.drain()
+                for byte in b'data: {"choices": [{"delta": {"content": "{"}}]}\n\n' * 100:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(param)
+                return
             if mode == "half_open":
                 await asyncio.sleep(3600)
                 return
@@ -111,14 +119,6 @@ class FaultProxy:
     ) -> None:
         if mode == "delay":
             await asyncio.sleep(param)
-        if mode == "trickle":
-            writer.write(await up.readuntil(b"\r\n\r\n"))
-            await writer.drain()
-            while byte := await up.read(1):
-                writer.write(byte)
-                await writer.drain()
-                await asyncio.sleep(param)
-            return
         sent = 0
         while chunk := await up.read(4096):
             if mode in ("reset", "truncate") and sent + len(chunk) >= param:

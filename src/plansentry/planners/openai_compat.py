@@ -9,7 +9,12 @@ Everything that goes wrong on the way becomes :class:`TransportError`, so the de
 - a connection refused or reset, a read error;
 - a stream that ends without ``data: [DONE]`` (a truncated body);
 - a malformed event (not ``data: <json>`` with ``choices[0].delta``);
-- a stream that trickles: no new content for ``stall_s`` seconds, whatever else arrives.
+- a stream that trickles: no first content within ``first_content_s`` of the request (the server
+  may queue it, evaluate the prompt, compile a grammar), or no new content for ``stall_s`` after
+  that, whatever else arrives.
+
+Note for llama.cpp's Python server: it finishes a generation whose client went away, and later
+requests queue behind it; ``first_content_s`` is what bounds that wait.
 
 Servers spell structured output differently (``dialect``): llama.cpp's server takes
 ``{"type": "json_object", "schema": ...}`` and refuses OpenAI's ``json_schema`` form; OpenAI, vLLM
@@ -63,6 +68,7 @@ class OpenAICompatPlanner(Generic[CtxT]):
         dialect: str = "llama.cpp",
         constrained: bool = True,
         stall_s: float = 2.0,
+        first_content_s: float = 30.0,
         connect_timeout_s: float = 2.0,
         max_bytes: int = 64 * 1024 + 1,
         temperature: float = 0.0,
@@ -72,8 +78,10 @@ class OpenAICompatPlanner(Generic[CtxT]):
         if not base:
             raise ValueError("no server: give base_url or set PLANSENTRY_BASE_URL")
         response_format(dialect, {})  # validates the dialect now, not at the first call
-        if not stall_s > 0:
-            raise ValueError(f"stall_s must be > 0, got {stall_s}")
+        if not (stall_s > 0 and first_content_s > 0):
+            raise ValueError(
+                f"stall_s and first_content_s must be > 0, got {stall_s}, {first_content_s}"
+            )
         self.prompt = prompt
         self.url = base.rstrip("/") + "/chat/completions"
         self.model = model or os.environ.get("PLANSENTRY_MODEL", "default")
@@ -82,10 +90,14 @@ class OpenAICompatPlanner(Generic[CtxT]):
         self.dialect = dialect
         self.constrained = constrained
         self.stall_s = stall_s
+        self.first_content_s = first_content_s
         self.max_bytes = max_bytes
         self.temperature = temperature
         self.seed = seed
-        self.timeout = httpx.Timeout(connect=connect_timeout_s, read=None, write=5.0, pool=5.0)
+        # A read timeout bounds the wait for the response headers, which a busy server sends late.
+        self.timeout = httpx.Timeout(
+            connect=connect_timeout_s, read=first_content_s, write=5.0, pool=5.0
+        )
 
     def body(self, ctx: CtxT) -> dict[str, Any]:
         prompt = self.prompt(ctx)
@@ -105,6 +117,7 @@ class OpenAICompatPlanner(Generic[CtxT]):
 
     async def __call__(self, ctx: CtxT, stop: StopToken) -> bytes:
         body = self.body(ctx)
+        started = time.monotonic()
         try:
             async with (
                 httpx.AsyncClient(timeout=self.timeout) as client,
@@ -113,29 +126,31 @@ class OpenAICompatPlanner(Generic[CtxT]):
                 if resp.status_code != 200:
                     text = (await resp.aread())[:200].decode("utf-8", "replace")
                     raise TransportError(f"HTTP {resp.status_code}: {text}")
-                return await self._read(resp, stop)
+                return await self._read(resp, stop, started)
+        except httpx.RemoteProtocolError as exc:
+            raise TransportError(f"truncated or broken response: {exc}") from None
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
 
-    async def _read(self, resp: httpx.Response, stop: StopToken) -> bytes:
+    async def _read(self, resp: httpx.Response, stop: StopToken, started: float) -> bytes:
         parts: list[str] = []
         size = 0
         lines = resp.aiter_lines()
-        last_progress = time.monotonic()
+        last_progress = started  # first content is due first_content_s after the request
         while True:
             if stop.stopped:
                 raise PlannerStopped("stopped at the deadline")
-            left = self.stall_s - (time.monotonic() - last_progress)
-            if left <= 0:
-                raise TransportError(f"stream trickles: no content for {self.stall_s:g} s")
+            # Before the first content the server evaluates the prompt (and compiles a grammar).
+            allowed = self.stall_s if parts else self.first_content_s
+            left = allowed - (time.monotonic() - last_progress)
             try:
+                if left <= 0:
+                    raise TimeoutError
                 line = await asyncio.wait_for(anext(lines), timeout=left)
             except StopAsyncIteration:
                 raise TransportError("stream ended without [DONE]: truncated") from None
             except TimeoutError:
-                raise TransportError(
-                    f"stream trickles: no content for {self.stall_s:g} s"
-                ) from None
+                raise TransportError(f"stream trickles: no content for {allowed:g} s") from None
             if not line or line.startswith(":"):
                 continue  # event separator or keep-alive comment: no progress
             if not line.startswith("data:"):
