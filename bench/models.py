@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import os
 import random
 import socket
 import statistics
@@ -64,6 +65,8 @@ def local_server() -> Iterator[str]:
             str(port),
             "--n_ctx",
             "2048",
+            "--n_threads",  # as many as the local runs use
+            str(os.cpu_count() or 1),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
