@@ -156,16 +156,17 @@ def main() -> None:
     p.add_argument("--orders", type=int, default=200)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument(
-        "--variants", default=ALL, help=f"comma-separated prompt:decoding (default {ALL})"
-    )
+    p.add_argument("--variants", default=ALL, help=f"prompt:decoding, comma-separated ({ALL})")
+    p.add_argument("--server", action="store_true", help="through llama_cpp.server over HTTP")
     args = p.parse_args()
     results = []
-    for item in args.variants.split(","):
-        variant, decoding = item.split(":")
-        results.append(
-            run_variant(variant, decoding == "constrained", args.orders, args.seed, args.threads)
-        )
+    with local_server() if args.server else contextlib.nullcontext() as base_url:
+        for item in args.variants.split(","):
+            variant, decoding = item.split(":")
+            constrained = decoding == "constrained"
+            results.append(
+                run_variant(variant, constrained, args.orders, args.seed, args.threads, base_url)
+            )
     doc = {
         "bench": "models",
         "machine": machine(),
