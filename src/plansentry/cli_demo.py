@@ -128,17 +128,20 @@ def _report(console: Console, doc: dict[str, Any]) -> None:
         f"{doc['wall_s']} s. Model: {m['passed_gate']}/{m['consulted']} answers passed the gate, "
         f"latency p50 {m['latency_ms_p50']} ms."
     )
-    table = Table(title="Failure modes (FMLI), this run")
+    table = Table(
+        title="Failure modes (FMLI), this run",
+        caption="* what the unguarded controller would have done with the same outputs",
+    )
     for col in (
         "mode",
         "bucket",
-        "count",
+        "n",
         "rate",
-        "detect p50 ms",
-        "mitigation",
-        "unguarded halts",
-        "unguarded downtime s",
-        "unguarded unsafe",
+        "detect ms",
+        "fallback",
+        "halts*",
+        "down s*",
+        "unsafe*",
     ):
         table.add_column(col)
     for row in doc["fmli"]:
@@ -146,7 +149,7 @@ def _report(console: Console, doc: dict[str, Any]) -> None:
             row["failure_mode"],
             row["bucket"],
             str(row["count"]),
-            f"{row['rate']:.1%}",
+            f"{row['rate']:.0%}",
             f"{row['detect_ms_p50']:.2f}",
             ", ".join(f"{k} {v}" for k, v in row["mitigation"].items()),
             str(row["halts_unguarded"]),
