@@ -18,24 +18,19 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
 from plansentry.core.gate import Gate
-from plansentry.planners.llamacpp import LlamaCppPlanner, embedded_model_path
+from plansentry.planners.llamacpp import LlamaCppPlanner
+from plansentry.planners.local_server import embedded_server
 from plansentry.planners.openai_compat import OpenAICompatPlanner
 from plansentry.runtime.planner import StopToken
 from plansentry.sim.orders import random_orders
@@ -44,45 +39,6 @@ from plansentry.warehouse.prompts import PromptFor
 from plansentry.warehouse.rules import WarehouseDomain
 
 ALL = "zero_shot:free,zero_shot:constrained,few_shot:free,few_shot:constrained"
-
-
-@contextlib.contextmanager
-def local_server() -> Iterator[str]:
-    """llama_cpp.server with the embedded model on 127.0.0.1; yields its /v1 base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(embedded_model_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",  # as many as the local runs use
-            str(os.cpu_count() or 1),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def run_variant(
@@ -160,7 +116,7 @@ def main() -> None:
     p.add_argument("--server", action="store_true", help="through llama_cpp.server over HTTP")
     args = p.parse_args()
     results = []
-    with local_server() if args.server else contextlib.nullcontext() as base_url:
+    with embedded_server() if args.server else contextlib.nullcontext() as base_url:
         for item in args.variants.split(","):
             variant, decoding = item.split(":")
             constrained = decoding == "constrained"

@@ -3,9 +3,6 @@ fault proxy: every decision arrives on time with the right failure mode. No mock
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -13,7 +10,7 @@ import pytest
 
 from faultproxy import FaultProxy
 from plansentry.core.failures import FailureMode
-from plansentry.planners.llamacpp import embedded_model_path
+from plansentry.planners.local_server import embedded_server, free_port
 from plansentry.planners.openai_compat import OpenAICompatPlanner, response_format
 from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.warehouse.assembly import default_config, make_guard
@@ -23,49 +20,11 @@ pytestmark = [pytest.mark.model, pytest.mark.realtime]
 MS = 1_000_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server():
     """llama_cpp.server with the embedded model on 127.0.0.1, stopped at the end of the module."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(embedded_model_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "llama_cpp.server exited"
-            try:
-                if httpx.get(f"{base}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("llama_cpp.server did not come up in 120 s")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with embedded_server() as base:
+        yield httpx.URL(base).port
 
 
 @pytest.fixture
