@@ -92,7 +92,7 @@ class _Step:
 
 
 def _judge_model(
-    cfg: DeciderConfig, inp: DecisionInput[PlanT], cutoff_ns: int
+    inp: DecisionInput[PlanT], cutoff_ns: int
 ) -> tuple[FailureMode | None, tuple[Violation, ...], PlanT | None, tuple[str, ...]]:
     arrival = inp.arrival
     late = arrival.at_ns is not None and arrival.at_ns > cutoff_ns
@@ -170,7 +170,7 @@ def decide(
 
     shadow = False
     if consulted:
-        judged = _judge_model(cfg, inp, cutoff_ns)
+        judged = _judge_model(inp, cutoff_ns)
         mode, violations, plan, repairs = judged
         gs = step.gs
         if gs.state is State.BYPASS and brk.cooldown_elapsed(gs.breaker, now):
