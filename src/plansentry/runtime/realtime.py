@@ -38,6 +38,7 @@ from typing import Any, Generic, TypeVar, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.runtime.clock import Clock, MonotonicClock
+from plansentry.runtime.config import ConfigError
 from plansentry.runtime.guard import Guard
 from plansentry.runtime.planner import Planner, StopToken
 
@@ -133,7 +134,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         self.switch_interval_s = sys.getswitchinterval()
         self.early_wake_ms = cfg.reserve_ms + cfg.wake_margin_ms + 2000 * self.switch_interval_s
         if self.early_wake_ms + sum(cfg.fallback_wcet_ms.values()) >= cfg.budget_ms:
-            raise ValueError(
+            raise ConfigError(
                 f"budget_ms ({cfg.budget_ms:g}) leaves no time for the model: the runtime wakes "
                 f"{self.early_wake_ms:g} ms early (reserve, wake margin, two GIL switch intervals of "
                 f"{self.switch_interval_s * 1000:g} ms) and the fallbacks take up to "
