@@ -139,3 +139,20 @@ def test_concurrent_callers_each_get_their_own_decision(domain, ctx, good_bytes)
         t.join()
     assert sorted(d.seq for d in results) == list(range(8))
     assert all(d.on_time and d.accepted for d in results)
+
+
+def test_budget_the_runtime_cannot_keep_is_refused(domain) -> None:
+    """Under a 5 ms GIL switch interval a 30 ms budget cannot hold wake-up margins and the fallback."""
+    import sys
+
+    from plansentry.runtime.config import ConfigError
+
+    before = sys.getswitchinterval()
+    try:
+        with pytest.raises(ConfigError, match=r"budget_ms \(30\) leaves no time"):
+            RealtimeRuntime(
+                make_guard(domain=domain, config=default_config(budget_ms=30)),
+                switch_interval_s=0.005,
+            )
+    finally:
+        sys.setswitchinterval(before)
