@@ -16,8 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
@@ -54,12 +53,11 @@ def embedded_model_path() -> Path:
 @final
 @dataclass
 class GenerationStats:
-    """What the planner did, for reports: calls, stops, and how fast stopped calls let go."""
+    """What the planner did, for reports: calls, calls stopped at their deadline, tokens."""
 
     calls: int = 0
     stopped: int = 0
     tokens: int = 0
-    stop_latency_ms: list[float] = field(default_factory=list)
 
 
 class LlamaCppPlanner(Generic[CtxT]):
@@ -140,10 +138,8 @@ class LlamaCppPlanner(Generic[CtxT]):
         try:
             for chunk in stream:
                 if stop.stopped:
-                    t0 = time.perf_counter()
                     stream.close()
                     self.stats.stopped += 1
-                    self.stats.stop_latency_ms.append((time.perf_counter() - t0) * 1000)
                     raise PlannerStopped("stopped at the deadline")
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:

@@ -14,7 +14,6 @@ Decisions themselves run at real speed, against the real deadline.
 from __future__ import annotations
 
 import collections
-import itertools
 import random
 import threading
 import time
@@ -26,7 +25,7 @@ from plansentry.core.decision import Decision, SafeMove
 from plansentry.core.failures import FailureMode
 from plansentry.runtime.planner import Planner
 from plansentry.runtime.realtime import RealtimeRuntime
-from plansentry.sim.oracle import unsafe_reasons
+from plansentry.sim.oracle import route_cells, unsafe_reasons
 from plansentry.sim.orders import random_orders
 from plansentry.sim.unguarded import UnguardedOutcome, unguarded_outcome
 from plansentry.warehouse.map import Warehouse
@@ -81,15 +80,8 @@ class DemoRun:
 
 def execution_s(plan: Plan, ctx: PickContext, domain: WarehouseDomain, handling_s: float) -> float:
     """Warehouse seconds to drive ``plan`` from ``ctx.start`` and pick its items."""
-    wh, router = domain.wh, domain.router
-    cells = [ctx.start]
-    cells += [wh.cell(x, y) for x, y in plan.via]
-    cells += [wh.bins[p.bin].access for p in plan.picks]
-    cells.append(wh.pack_stations[plan.end])
-    metres = 0.0
-    for a, b in itertools.pairwise(cells):
-        dist, _ = router.leg(a, b, ctx.closed_mask)
-        metres += max(dist, 0) * wh.cell_m
+    cells = route_cells(plan, ctx, domain.wh, domain.router) or [ctx.start]
+    metres = (len(cells) - 1) * domain.wh.cell_m
     return metres / plan.speed_mps + handling_s * sum(p.qty for p in plan.picks)
 
 
