@@ -128,3 +128,60 @@ def test_replay_of_a_missing_log_is_a_clear_error(tmp_path) -> None:
     """A missing log exits 2 with a message."""
     code, _, err = run(["replay", str(tmp_path / "none.jsonl")])
     assert code == 2 and "none.jsonl" in err
+
+
+def test_simulate_json_has_the_documented_shape_and_is_reproducible() -> None:
+    args = ["simulate", "--profile", "chaos", "--cycles", "1500", "--seed", "3", "--json"]
+    code, out, err = run(args)
+    assert code == 0, err
+    code2, out2, _ = run(args)
+    assert code2 == 0 and out2 == out  # same seed, same bytes
+    doc = json.loads(out)
+    for name in ("unguarded", "guarded", "oracle"):
+        for key in (
+            "cycles",
+            "items_per_hour",
+            "downtime_fraction",
+            "halt_rate",
+            "unsafe_executed",
+            "lost_orders",
+        ):
+            assert key in doc[name], (name, key)
+    assert doc["risk_reduction"] == "inf" or isinstance(doc["risk_reduction"], float)
+    row_keys = {
+        "failure_mode",
+        "count",
+        "rate",
+        "detect_ms_p50",
+        "detect_ms_p99",
+        "mitigation",
+        "bucket",
+        "downtime_s_unguarded",
+        "downtime_s_guarded",
+    }
+    assert doc["fmli"] and all(row_keys <= set(row) for row in doc["fmli"])
+
+
+def test_simulate_prints_tables_and_the_sweep() -> None:
+    code, out, err = run(["simulate", "--cycles", "800", "--sweep-budget", "50,300"])
+    assert code == 0, err
+    for title in ("Controllers", "FMLI matrix", "Budget trade-off", "risk reduction"):
+        assert title in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--profile", "nope"], "no profile 'nope'"),
+        (["--budget-ms", "-1"], "budget_ms"),
+        (["--budget-ms", "nan"], "budget_ms"),
+        (["--robots", "0"], "robots"),
+        (["--sweep-budget", "50,abc"], "--sweep-budget"),
+        (["--workers", "0"], "--workers"),
+        (["--map", "/nonexistent/map.yaml"], "map"),
+    ],
+)
+def test_simulate_refuses_bad_settings_with_a_clear_message(args, message) -> None:
+    code, out, err = run(["simulate", "--cycles", "10", *args])
+    assert code == 2, (out, err)
+    assert message in err and "Traceback" not in err

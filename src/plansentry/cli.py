@@ -3,7 +3,9 @@
 - ``check [FILE]``: judge model outputs (JSON lines) as the guard would, one JSON line out per record;
 - ``example-order``: the default order ``check`` uses when a record has none;
 - ``fsm [--mermaid]``: the state machine's transition table;
-- ``replay LOG``: re-run an audit log through the core and count differences (exit 1 if any).
+- ``replay LOG``: re-run an audit log through the core and count differences (exit 1 if any);
+- ``demo``: a picker fleet in real time with a real model (``cli_demo.py``);
+- ``simulate``: the fleet simulator and the FMLI matrix (``cli_simulate.py``).
 """
 
 from __future__ import annotations
@@ -183,6 +185,12 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     return run_demo_command(args, out)
 
 
+def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli_simulate import run_simulate_command
+
+    return run_simulate_command(args, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plansentry", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -246,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--audit-log", metavar="PATH", help="append the audit log here")
     m.add_argument("--json", action="store_true", help="print one JSON document at the end")
     m.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser(
+        "simulate",
+        help="fleet simulation: unguarded, guarded and oracle controllers, and the FMLI matrix",
+    )
+    from plansentry.cli_simulate import add_arguments
+
+    add_arguments(s)
+    s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("replay", help="re-run an audit log through the core; exit 1 on differences")
     r.add_argument("log")

@@ -123,7 +123,14 @@ def record(
     if state.phase is BreakerPhase.OPEN:
         return state, None  # a late answer from before the trip: the breaker already decided
     recent = (*state.recent, (failed, slow))[-cfg.window :]
-    nxt = replace(state, consecutive=state.consecutive + 1 if failed else 0, recent=recent)
+    consecutive = state.consecutive + 1 if failed else 0
+    nxt = BreakerState(
+        state.phase, consecutive, recent, state.open_until_ns, state.cooldown_ns, state.probes_ok
+    )
+    if not (failed or slow) and len(state.recent) >= cfg.min_calls:
+        # A good call cannot raise a rate that was below its threshold, and resets the run of
+        # consecutive failures: nothing to check (the common case, kept cheap).
+        return nxt, None
     reason = trip_reason(cfg, nxt)
     if reason is not None:
         return _open(cfg, nxt, now_ns, backoff=False), reason

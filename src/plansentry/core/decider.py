@@ -13,7 +13,7 @@ good, so the time left after the cut-off always covers the gate and the hand-ove
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar, final
 
 from plansentry.core import breaker as brk
@@ -85,10 +85,22 @@ class _Step:
     gs: GuardState
     transitions: list[Transition] = field(default_factory=list)
 
-    def go(self, event: Event, reason: str, **changes: object) -> None:
-        t = fire(self.gs.state, event, reason)
+    def go(
+        self,
+        event: Event,
+        reason: str,
+        *,
+        breaker: BreakerState | None = None,
+        good_streak: int | None = None,
+    ) -> None:
+        gs = self.gs
+        t = fire(gs.state, event, reason)
         self.transitions.append(t)
-        self.gs = replace(self.gs, state=t.target, **changes)  # type: ignore[arg-type]
+        self.gs = GuardState(
+            t.target,
+            gs.breaker if breaker is None else breaker,
+            gs.good_streak if good_streak is None else good_streak,
+        )
 
 
 def _judge_model(

@@ -135,11 +135,17 @@ class Guard(Generic[PlanT, CtxT]):
         asked_ns: int | None,
         deadline_ns: int,
         arrival: Arrival,
-        fallbacks: tuple[FallbackOutcome[PlanT], ...],
+        fallbacks: tuple[FallbackOutcome[PlanT], ...]
+        | Callable[[], tuple[FallbackOutcome[PlanT], ...]],
         clock_ns: Callable[[], int],
         stuck_workers: int = 0,
     ) -> Decision[PlanT]:
-        """Gate what arrived (if it came by the cut-off), decide, notify the hooks, return."""
+        """Gate what arrived (if it came by the cut-off), decide, notify the hooks, return.
+
+        ``fallbacks`` may be a callable: then they are computed only if the model's plan is not
+        used (the virtual-time runtime's choice; a real-time runtime computes them before it waits).
+        The decision is the same either way, because the decider reads the fallbacks only then.
+        """
         with self._lock:
             cutoff_ns = deadline_ns - self._decider.reserve_ns
             verdict: Verdict[PlanT] | None = None
@@ -160,10 +166,14 @@ class Guard(Generic[PlanT, CtxT]):
                 arrival=arrival,
                 verdict=verdict,
                 gate_ns=gate_ns,
-                fallbacks=fallbacks,
+                fallbacks=() if callable(fallbacks) else fallbacks,
                 stuck_workers=stuck_workers,
             )
-            decision, self._state = decide(self._decider, self._state, inp)
+            decision, state = decide(self._decider, self._state, inp)
+            if callable(fallbacks) and not decision.accepted:
+                inp = replace(inp, fallbacks=fallbacks())
+                decision, state = decide(self._decider, self._state, inp)
+            self._state = state
             self._seq += 1
             event = DecisionEvent(decision, ctx, arrival, stuck_workers)
             for hook in self.hooks:

@@ -9,6 +9,9 @@ model asked ``ask_ahead_ms`` earlier and answering after ``latency_ms``:
   ``now_ns`` if it was already there);
 - otherwise the decision is taken at the cut-off with a ``timeout``.
 
+The fallbacks are computed only when the model's plan is not used: in virtual time their cost
+moves no clock, and the decision is the same (:meth:`Guard.finish`).
+
 The gate's real cost is measured (``gate_ns``) but does not move virtual time, so a simulation is
 reproducible from its seed on any machine; ``bench/gate.py`` shows that cost is microseconds against
 a reserve of milliseconds.
@@ -86,13 +89,12 @@ class VirtualRuntime(Generic[PlanT, CtxT]):
             else:
                 arrival = Arrival.output(output, at_ns, version)
                 decided_ns = max(now_ns, at_ns)
-        fallbacks = guard.run_fallbacks(ctx)
         return guard.finish(
             ctx,
             request_id=rid,
             asked_ns=asked,
             deadline_ns=deadline_ns,
             arrival=arrival,
-            fallbacks=fallbacks,
+            fallbacks=lambda: guard.run_fallbacks(ctx),
             clock_ns=lambda: decided_ns,
         )
