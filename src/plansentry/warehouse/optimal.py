@@ -29,6 +29,7 @@ class OptimalPlanner:
         self._classical = ClassicalPlanner(router)
         self._stations = sorted(router.wh.pack_stations.items())
         self._home_cache: dict[tuple[int, int, int], tuple[int, str]] = {}
+        self._staff = router.wh.mask_of(["staff_only"])
 
     def _distances(self, cells: list[int], n: int, closed: int) -> list[list[int]]:
         """``dist[i][j]`` for ``i`` in all cells and ``j`` in the first ``n`` (the stops)."""
@@ -68,8 +69,8 @@ class OptimalPlanner:
     def feasible(self, order: Order) -> bool:
         """Whether every bin of ``order`` is open and reaches a pack station with its closures."""
         wh = self.router.wh
-        closed = wh.closed_mask(order.closed_zones)
-        forbidden = closed | wh.mask_of(["staff_only"])
+        closed = wh.closed_mask(order.closed_zones) if order.closed_zones else 0
+        forbidden = closed | self._staff
         for line in order.lines:
             cell = wh.bins[line.bin].access
             if wh.cell_zones[cell] & forbidden or not self._home(cell, closed, forbidden)[1]:
