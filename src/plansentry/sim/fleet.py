@@ -482,6 +482,7 @@ class _Controller:
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> _Pending:
         ctx = self.world.domain.context(job.order, robot, start)
+        self.tally.calls += 1
         return _Pending(job, ctx, at_s, self._call(ctx, job.number, job.attempt))
 
     def _call(self, ctx: PickContext, number: int, attempt: int) -> ModelCall | None:
@@ -490,7 +491,6 @@ class _Controller:
         rng = random.Random((self.seed << 40) ^ (number << 8) ^ min(attempt, 255))
         other = self._last.get(ctx.robot_id)
         self._last[ctx.robot_id] = best
-        self.tally.calls += 1
         return self.world.model.call(ctx, best, other, rng)
 
     def cycle(self, p: _Pending, t: float) -> _Step:
@@ -574,6 +574,7 @@ class _Unguarded(_Controller):
             halts += 1
             # Restarted: ask again, and wait for the answer this time (no plan-ahead).
             asked = now
+            tally.calls += 1
             call = self._call(p.ctx, p.job.number, p.job.attempt + attempt + 1)
         # An operator skips the order after max_retries restarts on it.
         tally.halts += halts
@@ -671,6 +672,7 @@ class _Guarded(_Controller):
         # The model is asked only if the breaker lets it; asking is what draws the answer.
         if not self.runtime.guard.may_consult(int(at_s * _NS)):
             return _Pending(job, ctx, at_s, None)
+        # Counted as a call when the decision says the model was consulted (``cycle``).
         return _Pending(job, ctx, at_s, self._call(ctx, job.number, job.attempt))
 
     def cycle(self, p: _Pending, t: float) -> _Step:
@@ -696,6 +698,7 @@ class _Guarded(_Controller):
                 transport_error=call.error,
             )
         wait = (d.decided_ns - now_ns) / _NS
+        tally.calls += d.consulted and not d.shadow
         tally.late += not d.on_time
         tally.downtime_s += wait
         tally.sources[d.source] += 1

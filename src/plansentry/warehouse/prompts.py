@@ -63,9 +63,10 @@ def _order_text(ctx: PickContext, wh: Warehouse) -> str:
     start = next((n for n, c in wh.pack_stations.items() if c == ctx.start), None)
     where = start or "[{}, {}]".format(*wh.xy(ctx.start))
     lines = "".join(f"- {x.bin}, {x.sku}, {x.qty}\n" for x in ctx.order.lines)
+    notes = f"Customer notes: {ctx.order.notes}\n" if ctx.order.notes else ""
     return (
         f"Order {ctx.order.order_id} for robot {ctx.robot_id}, starting at {where}.\n"
-        f"Lines (bin, sku, qty):\n{lines}"
+        f"Lines (bin, sku, qty):\n{lines}{notes}"
     )
 
 
