@@ -122,3 +122,36 @@ def test_missing_base_url_is_a_clear_error(wh, monkeypatch) -> None:
     monkeypatch.delenv("PLANSENTRY_BASE_URL", raising=False)
     with pytest.raises(ValueError, match="PLANSENTRY_BASE_URL"):
         OpenAICompatPlanner(PromptFor(wh))
+
+
+def test_a_503_storm_opens_the_breaker_which_probes_after_its_cooldown(domain, wh, ctx, proxy):
+    """Three 503s in a row open the breaker (BYPASS: the model is not asked, the classical planner
+    drives); after the cool-down a probe asks the model again, fails on the storm, and reopens the
+    breaker with the cool-down doubled."""
+    from plansentry.core.breaker import BreakerConfig
+    from plansentry.core.fsm import State
+
+    proxy.mode, proxy.param = "status", 503
+    breaker = BreakerConfig(consecutive_failures=3, cooldown_s=0.3, backoff=2.0, probes=2)
+    rt = RealtimeRuntime(
+        make_guard(domain=domain, config=default_config(budget_ms=2_000, breaker=breaker)),
+        workers=2,
+    )
+    planner = planner_via(wh, proxy.port)
+    try:
+        for _ in range(3):
+            d = decide(rt, ctx, planner, 2_000)
+            assert d.failure_mode is FailureMode.TRANSPORT and "HTTP 503" in d.violations[0].detail
+        assert rt.guard.state.state is State.BYPASS
+        d = decide(rt, ctx, planner, 2_000)
+        assert not d.consulted and d.source == "classical"
+        open_until = rt.guard.state.breaker.open_until_ns
+        while time.monotonic_ns() < open_until:  # the cool-down, on the real clock
+            time.sleep(0.01)
+        probe = decide(rt, ctx, planner, 2_000)
+        assert probe.consulted and probe.failure_mode is FailureMode.TRANSPORT
+        assert [t.event.value for t in probe.transitions][:1] == ["cooldown_elapsed"]
+        assert rt.guard.state.state is State.BYPASS
+        assert rt.guard.state.breaker.cooldown_ns == 600 * MS  # 0.3 s x backoff 2
+    finally:
+        rt.close()

@@ -33,9 +33,15 @@ def make(domain, *, budget_ms: float, breaker: BreakerConfig | None = None, work
     )
 
 
+def _rss_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
 def test_planner_that_blocks_forever(domain, ctx) -> None:
-    """1,000 decisions against a planner that never returns: each back by deadline + 2 ms,
-    threads bounded by the pool, the breaker opens on the stuck workers."""
+    """10,000 decisions against a planner that never returns (like native code that ignores its
+    stop token): each back by deadline + 2 ms, threads bounded by the pool, memory flat, the
+    breaker held open by the stuck workers."""
     forever = threading.Event()
 
     def blocked(_ctx, _stop: StopToken) -> bytes:
@@ -45,13 +51,19 @@ def test_planner_that_blocks_forever(domain, ctx) -> None:
     rt = make(domain, budget_ms=40, workers=4)
     threads_before = threading.active_count()
     worst_ns = -(10**12)
+    rss_at_1000 = 0
     try:
-        for _ in range(1000):
+        for i in range(10_000):
             deadline = time.monotonic_ns() + rt.guard.config.budget_ns
             d = rt.decide_now(ctx, blocked, deadline_ns=deadline)
             worst_ns = max(worst_ns, time.monotonic_ns() - deadline)
             assert d.plan is not None
+            if i == 999:
+                rss_at_1000 = _rss_kib()
+                threads_at_1000 = threading.active_count()
         assert worst_ns <= SLACK_NS, f"worst overrun {worst_ns / MS:.2f} ms"
+        assert _rss_kib() - rss_at_1000 < 8 * 1024, "memory grew over 9,000 decisions"
+        assert threading.active_count() == threads_at_1000
         assert threading.active_count() - threads_before <= 4
         assert rt.stuck_workers == 4
         assert rt.guard.state.breaker.phase.value != "closed"
@@ -156,3 +168,41 @@ def test_budget_the_runtime_cannot_keep_is_refused(domain) -> None:
             )
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_late_answer_is_never_used_for_a_later_decision(domain, wh, ctx, good_bytes) -> None:
+    """An answer that comes after its decision's deadline is dropped: the next decision, for
+    another order, gets its own answer or a fallback, never the late one."""
+    from plansentry.warehouse.order import make_order
+
+    release, answering = threading.Event(), threading.Event()
+
+    def late(_ctx, _stop: StopToken) -> bytes:
+        release.wait(5)
+        answering.set()
+        return good_bytes  # a good plan, but for the first decision and too late
+
+    rt = make(domain, budget_ms=40, breaker=NO_BREAKER)
+    try:
+        first = rt.decide_now(ctx, late)
+        assert first.failure_mode is FailureMode.TIMEOUT and first.on_time
+        release.set()
+        assert answering.wait(5)  # the late answer is on its way back
+        other = domain.context(make_order("O-2", [("S-9", "D-07-L", 1)], wh), "R1", ctx.start)
+        second = rt.decide_now(other, lambda _c, _s: b"")
+        assert second.failure_mode is FailureMode.EMPTY  # its own (empty) answer, judged alone
+        assert second.source == "classical"
+        assert second.plan.order_id == "O-2"
+    finally:
+        release.set()
+        rt.close()
+
+
+def test_a_flood_of_output_is_refused_on_time(domain, ctx) -> None:
+    """A planner that returns 64 MiB: oversize, a fallback, on time."""
+    rt = make(domain, budget_ms=150, breaker=NO_BREAKER)
+    try:
+        d = rt.decide_now(ctx, lambda _c, _s: b"[" * (64 * 2**20))
+        assert d.failure_mode is FailureMode.OVERSIZE and d.on_time and d.source == "classical"
+    finally:
+        rt.close()

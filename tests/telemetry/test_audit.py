@@ -120,9 +120,10 @@ CHILD = textwrap.dedent(
 
 
 def test_kill_9_never_loses_a_returned_decision(tmp_path) -> None:
-    """Killed at random points, the log holds every decision the process had returned, and replays."""
+    """Killed at 100 random points, the log holds every decision the process had returned, no
+    record is torn, and what was written replays with 0 differences."""
     rng = random.Random(11)
-    for run in range(5):
+    for run in range(100):
         path = tmp_path / f"audit-{run}.jsonl"
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(path)],
@@ -141,5 +142,5 @@ def test_kill_9_never_loses_a_returned_decision(tmp_path) -> None:
         contents = read_log(path)
         logged = {r["decision"]["seq"] for r in contents.records if r["type"] == "decision"}
         assert set(returned) <= logged
-        assert not contents.bad_lines
+        assert not contents.bad_lines and not contents.torn_tail  # one write(2) per record
         assert replay(path).differences == []
