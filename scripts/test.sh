@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: the project's own .venv, plansentry with its test extras
-# (the embedded model and a llama.cpp server included), then lint (ruff), type-check (mypy; strict
-# on core/) and test (pytest). Arguments go to pytest. CI runs exactly this (.ci/run).
+# (the embedded model and a llama.cpp server, atheris, matplotlib, Ray, playwright), Debian's
+# chromium, then lint (ruff), type-check (mypy; strict on core/) and test (pytest). Arguments go to
+# pytest. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 .venv/bin/python -m pip install --quiet -e ".[test]"
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check src tests bench
+# Debian's chromium, for the test that renders the HTML report headless (playwright drives it; its
+# own browser download is neither needed nor possible here).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+    else
+        echo "scripts/test.sh: chromium is missing; install Debian's chromium package" >&2
+        exit 1
+    fi
+fi
+.venv/bin/ruff check src tests bench fuzz
+.venv/bin/ruff format --check src tests bench fuzz
 .venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"

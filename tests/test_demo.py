@@ -43,6 +43,9 @@ def test_demo_json_keeps_every_promise(tmp_path) -> None:
     assert served == {f"O-{i:05d}" for i in range(1, 7)}
     assert {"halts", "downtime_s", "unsafe_executed", "items_lost"} <= set(doc["unguarded"])
     assert isinstance(doc["fmli"], list)
+    from plansentry.report.html import render
+
+    assert render(doc).count('class="chart"') == 3  # the demo's report: impact, latency, states
     for row in doc["fmli"]:
         assert {
             "failure_mode",

@@ -5,7 +5,9 @@
 - ``fsm [--mermaid]``: the state machine's transition table;
 - ``replay LOG``: re-run an audit log through the core and count differences (exit 1 if any);
 - ``demo``: a picker fleet in real time with a real model (``cli_demo.py``);
-- ``simulate``: the fleet simulator and the FMLI matrix (``cli_simulate.py``).
+- ``simulate``: the fleet simulator and the FMLI matrix (``cli_simulate.py``);
+- ``sweep``: a grid of budgets, profiles and fleet sizes, locally or on Ray (``cli_report.py``);
+- ``report RUN.json``: one self-contained HTML report (``cli_report.py``).
 """
 
 from __future__ import annotations
@@ -191,6 +193,18 @@ def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
     return run_simulate_command(args, out)
 
 
+def cmd_sweep(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli_report import run_sweep_command
+
+    return run_sweep_command(args, out)
+
+
+def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli_report import run_report_command
+
+    return run_report_command(args, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plansentry", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -252,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="warehouse seconds per wall-clock second (default 20)",
     )
     m.add_argument("--audit-log", metavar="PATH", help="append the audit log here")
+    m.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics while the demo runs",
+    )
     m.add_argument("--json", action="store_true", help="print one JSON document at the end")
     m.set_defaults(func=cmd_demo)
 
@@ -263,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(s)
     s.set_defaults(func=cmd_simulate)
+
+    from plansentry.cli_report import add_report_arguments, add_sweep_arguments
+
+    w = sub.add_parser(
+        "sweep", help="a grid of budgets x profiles x fleet sizes, locally or on Ray"
+    )
+    add_sweep_arguments(w)
+    w.set_defaults(func=cmd_sweep)
+
+    h = sub.add_parser("report", help="one self-contained HTML report from a JSON document")
+    add_report_arguments(h)
+    h.set_defaults(func=cmd_report)
 
     r = sub.add_parser("replay", help="re-run an audit log through the core; exit 1 on differences")
     r.add_argument("log")

@@ -34,12 +34,26 @@ def run_demo_command(args: argparse.Namespace, out: IO[str]) -> int:
     wh = default_map()
     guard_config = default_config(budget_ms=args.budget_ms)
     domain = WarehouseDomain(wh)
-    hooks = [AuditLog(args.audit_log, wh=wh, config=guard_config)] if args.audit_log else []
+    hooks: list[Any] = (
+        [AuditLog(args.audit_log, wh=wh, config=guard_config)] if args.audit_log else []
+    )
+    metrics = None
+    if args.metrics_port is not None:
+        from plansentry.telemetry.metrics import GuardMetrics
+
+        metrics = GuardMetrics()
+        hooks.append(metrics)
     guard = make_guard(config=guard_config, domain=domain, hooks=hooks)
     planner, model_name, stops = _planner(args, wh)
     # Room for a call that was stopped at its deadline and is still letting go of the model.
     runtime = RealtimeRuntime(guard, workers=2 * config.robots + 1)
     console = Console(file=sys.stderr if args.json else out, highlight=False)
+    if metrics is not None:
+        try:
+            port = metrics.serve(args.metrics_port)
+        except OSError as exc:
+            raise ConfigError(f"--metrics-port {args.metrics_port}: {exc}") from None
+        Console(file=sys.stderr, highlight=False).print(f"metrics: http://127.0.0.1:{port}/metrics")
     if not args.json:
         console.print(
             f"[bold]plansentry demo[/]: {config.robots} robots, {config.orders} orders, budget "

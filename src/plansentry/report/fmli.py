@@ -7,7 +7,9 @@ This is the document ``plansentry simulate --json`` prints (and the HTML report 
 - ``risk_reduction``: unguarded ``halt_rate`` over guarded ``halt_rate`` (``"inf"`` where guarded
   has no halt, ``null`` where neither has);
 - ``fmli``: one row per failure mode seen (:func:`fmli_rows`);
-- ``budget_sweep``: one row per guard budget, when a sweep was asked for.
+- ``budget_sweep``: one row per guard budget, when a sweep was asked for;
+- ``guarded_distributions``: what the HTML report draws (latency and arrival histograms, time in
+  each state, state changes, the first replication's state timeline).
 
 Rates carry a 95 % Wilson score interval; percentiles are nearest-rank. Every figure is computed
 from the run's tallies, so the same seed gives the same bytes.
@@ -19,7 +21,15 @@ import math
 from typing import Any
 
 from plansentry.core.failures import DEFAULT_BUCKETS, FailureMode
-from plansentry.sim.fleet import ModeTally, SimConfig, SimRun, Tally, budgets_of
+from plansentry.sim.fleet import (
+    LATENCY_BIN_MS,
+    SLACK_BIN_MS,
+    ModeTally,
+    SimConfig,
+    SimRun,
+    Tally,
+    budgets_of,
+)
 
 _Z95 = 1.959963984540054
 
@@ -93,6 +103,24 @@ def guarded_extras(t: Tally) -> dict[str, Any]:
         "fallback_rate": _r(fallback / t.cycles if t.cycles else 0.0, 6),
         "safe_moves": t.safe_moves,
         "late_decisions": t.late,
+    }
+
+
+def distributions(t: Tally) -> dict[str, Any]:
+    """What the report draws for the guarded controller: histograms (``[low_ms, count]`` per bin,
+    the last bin open-ended), seconds per state, state changes and the first state timeline."""
+    return {
+        "latency_histogram": {
+            "bin_ms": LATENCY_BIN_MS,
+            "bins": [[k * LATENCY_BIN_MS, n] for k, n in sorted(t.latency_bins.items())],
+        },
+        "arrival_vs_decision_point_histogram": {
+            "bin_ms": SLACK_BIN_MS,
+            "bins": [[k * SLACK_BIN_MS, n] for k, n in sorted(t.slack_bins.items())],
+        },
+        "state_seconds": {k: round(v, 1) for k, v in sorted(t.state_s.items())},
+        "transitions": dict(sorted(t.transitions.items())),
+        "timeline": [[ts, state] for ts, state in t.timeline],
     }
 
 
@@ -173,6 +201,7 @@ def simulation_report(run: SimRun) -> dict[str, Any]:
             doc[name] = controller_summary(t, run)
             if name == "guarded":
                 doc[name].update(guarded_extras(t))
+                doc["guarded_distributions"] = distributions(t)
     if "unguarded" in run.tallies and "guarded" in run.tallies:
         doc["risk_reduction"] = risk_reduction(run.tallies["unguarded"], run.tallies["guarded"])
     if "oracle" in run.tallies:
@@ -211,3 +240,58 @@ def budget_sweep(run: SimRun) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def sweep_document(
+    runs: list[tuple[SimRun, tuple[str, float] | None]],
+    *,
+    engine: str,
+    seed: int,
+    ci_rel: float | None,
+) -> dict[str, Any]:
+    """The ``sweep --json`` document: one row per grid point (the report reads it)."""
+    grid = []
+    for run, rarest in runs:
+        cfg = run.config
+        u, g, o = (run.tallies.get(k, Tally()) for k in ("unguarded", "guarded", "oracle"))
+        gs = {**controller_summary(g, run), **guarded_extras(g)}
+        us = controller_summary(u, run)
+        lo, hi = wilson(g.halted_cycles, g.cycles)
+        ulo, uhi = wilson(u.halted_cycles, u.cycles)
+        row: dict[str, Any] = {
+            "profile": cfg.profile.name,
+            "robots": cfg.robots,
+            "budget_ms": cfg.budget_ms,
+            "cycles": cfg.cycles,
+            "unguarded": {
+                **{k: us[k] for k in ("halt_rate", "items_per_hour", "unsafe_executed")},
+                "halt_rate_ci95": [_r(ulo, 8), _r(uhi, 8)],
+                "lost_orders": us["lost_orders"],
+            },
+            "guarded": {
+                **{
+                    k: gs[k]
+                    for k in (
+                        "halt_rate",
+                        "model_halts",
+                        "items_per_hour",
+                        "unsafe_executed",
+                        "lost_orders",
+                        "fallback_rate",
+                        "model_plan_rate",
+                    )
+                },
+                "halt_rate_ci95": [_r(lo, 8), _r(hi, 8)],
+            },
+            "oracle": {"items_per_hour": controller_summary(o, run)["items_per_hour"]},
+            "risk_reduction": risk_reduction(u, g),
+            "rarest": None,
+            "fmli": fmli_rows(run),
+        }
+        if rarest is not None:
+            name, rate = rarest
+            n = g.calls if name != "unguarded_halt" else u.cycles
+            rlo, rhi = wilson(round(rate * n), n)
+            row["rarest"] = {"rate_of": name, "rate": _r(rate, 8), "ci95": [_r(rlo, 8), _r(rhi, 8)]}
+        grid.append(row)
+    return {"kind": "sweep", "engine": engine, "seed": seed, "ci_rel": ci_rel, "grid": grid}

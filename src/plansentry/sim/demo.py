@@ -248,6 +248,7 @@ def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
             "robots": run.config.robots,
             "seed": run.config.seed,
             "time_scale": run.config.time_scale,
+            "budget_ms": budget_ns / 1e6,
         },
         "wall_s": round(run.wall_s, 1),
         "guarded": guarded,

@@ -40,7 +40,7 @@ from typing import Any, Final, final
 import msgspec
 import simpy
 
-from plansentry.core.decision import SafeMove
+from plansentry.core.decision import Decision, SafeMove
 from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Gate
 from plansentry.runtime.virtual import VirtualRuntime
@@ -57,6 +57,8 @@ from plansentry.warehouse.rules import WarehouseDomain
 from plansentry.warehouse.schema import Plan
 
 CONTROLLERS: Final = ("unguarded", "guarded", "oracle")
+LATENCY_BIN_MS: Final = 100  # model latency histogram: 100 ms bins, the last (200) is >= 20 s
+SLACK_BIN_MS: Final = 50  # arrival - decision point: 50 ms bins from -4 s (bin -80) to +2 s (40)
 _NS: Final = 1_000_000_000
 
 
@@ -220,6 +222,14 @@ class Tally:
     sources: collections.Counter[str] = field(default_factory=collections.Counter)
     cycle_s_per_item: list[float] = field(default_factory=list)
     modes: dict[str, ModeTally] = field(default_factory=dict)
+    # For the report (guarded only): model latency and the answer's arrival relative to its
+    # decision point, as fixed-bin histograms (bin index -> count, see LATENCY_BIN_MS and
+    # SLACK_BIN_MS); seconds in each state; state changes; the first replication's state timeline.
+    latency_bins: collections.Counter[int] = field(default_factory=collections.Counter)
+    slack_bins: collections.Counter[int] = field(default_factory=collections.Counter)
+    state_s: dict[str, float] = field(default_factory=dict)
+    transitions: collections.Counter[str] = field(default_factory=collections.Counter)
+    timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def mode(self, name: str) -> ModeTally:
         found = self.modes.get(name)
@@ -233,6 +243,12 @@ class Tally:
             if f.name == "modes":
                 for name, row in theirs.items():
                     self.mode(name).merge(row)
+            elif f.name == "state_s":
+                for name, seconds in theirs.items():
+                    mine[name] = mine.get(name, 0.0) + seconds
+            elif f.name == "timeline":
+                if not mine:  # the first replication's, whatever the number of workers
+                    self.timeline = list(theirs)
             elif isinstance(mine, collections.Counter):
                 mine.update(theirs)
             elif isinstance(mine, list):
@@ -666,6 +682,7 @@ class _Guarded(_Controller):
         self.runtime: VirtualRuntime[Plan, PickContext] = VirtualRuntime(guard)
         self.budget_ms = budget_ms
         self._holds: collections.Counter[int] = collections.Counter()
+        self._state_since: int | None = None
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> _Pending:
         ctx = self.world.domain.context(job.order, robot, start)
@@ -674,6 +691,24 @@ class _Guarded(_Controller):
             return _Pending(job, ctx, at_s, None)
         # Counted as a call when the decision says the model was consulted (``cycle``).
         return _Pending(job, ctx, at_s, self._call(ctx, job.number, job.attempt))
+
+    def _observe(self, d: Decision[Plan], point_ns: int) -> None:
+        """What the report draws: latency, arrival against the decision point, time in states."""
+        tally = self.tally
+        if d.latency_ns is not None:
+            tally.latency_bins[min(d.latency_ns // (LATENCY_BIN_MS * 1_000_000), 200)] += 1
+        if d.arrival_ns is not None:
+            slack_ms = (d.arrival_ns - point_ns) / 1e6
+            tally.slack_bins[max(-80, min(40, math.floor(slack_ms / SLACK_BIN_MS)))] += 1
+        state = d.state_before.value
+        if self._state_since is not None:
+            seconds = (d.decided_ns - self._state_since) / _NS
+            tally.state_s[state] = tally.state_s.get(state, 0.0) + seconds
+        self._state_since = d.decided_ns
+        for tr in d.transitions:
+            tally.transitions[f"{tr.source.value}>{tr.target.value}:{tr.event.value}"] += 1
+            if len(tally.timeline) < 400:
+                tally.timeline.append((round(d.decided_ns / _NS, 3), tr.target.value))
 
     def cycle(self, p: _Pending, t: float) -> _Step:
         world, cfg, tally = self.world, self.world.config, self.tally
@@ -698,6 +733,7 @@ class _Guarded(_Controller):
                 transport_error=call.error,
             )
         wait = (d.decided_ns - now_ns) / _NS
+        self._observe(d, now_ns)
         tally.calls += d.consulted and not d.shadow
         tally.late += not d.on_time
         tally.downtime_s += wait

@@ -1,0 +1,259 @@
+"""Sweeps: a grid of budgets x fault profiles x fleet sizes, sized for the rarest rate, on an engine.
+
+Each grid point is a :class:`~plansentry.sim.fleet.SimConfig`; its replications are the units of
+work. An engine runs units anywhere (``local``: processes on this machine; ``ray``: a Ray cluster,
+an existing one by address or a local one) and hands their tallies back in unit order, so the
+figures are the same on every engine, for any number of workers.
+
+Sample size: the first stage runs ``cycles`` per grid point. If ``ci_rel`` is given, a second
+stage grows each point to the cycles at which the 95 % interval of its rarest observed rate (any
+FMLI row, or the unguarded halt rate) has a half-width of at most ``ci_rel`` times the rate, using
+``n = z^2 (1 - p) / (ci_rel^2 p)``, capped at ``max_cycles``. The second stage only adds
+replications (with new indices), so the first stage's are never re-run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol, final
+
+from plansentry.sim.fleet import (
+    SimConfig,
+    SimConfigError,
+    SimRun,
+    Tally,
+    World,
+    budgets_of,
+    run_replication,
+)
+from plansentry.sim.profiles import Profile
+
+_Z95: Final = 1.959963984540054
+Unit = tuple[SimConfig, int, int | None, float | None]  # config, index, cycles, hours
+Result = dict[str, Tally]
+
+_WORLDS: dict[str, World] = {}
+
+
+def run_unit(unit: Unit) -> Result:
+    """One replication of one grid point (the work an engine distributes)."""
+    config, index, cycles, hours = unit
+    key = repr(config)
+    world = _WORLDS.get(key)
+    if world is None:
+        if len(_WORLDS) > 16:
+            _WORLDS.clear()
+        world = _WORLDS[key] = World(config)
+    return run_replication(world, index, cycles, hours, budgets_of(config))
+
+
+class Engine(Protocol):
+    """Runs units, returns their results in the order given."""
+
+    name: str
+
+    def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]: ...
+
+
+@final
+class LocalEngine:
+    """Processes on this machine (``workers=1``: in this process)."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise SimConfigError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+
+    def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]:
+        if self.workers == 1 or len(units) == 1:
+            out = []
+            for unit in units:
+                out.append(run_unit(unit))
+                on_done(1)
+            return out
+        import concurrent.futures
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            futures = [pool.submit(run_unit, u) for u in units]
+            for _ in concurrent.futures.as_completed(futures):
+                on_done(1)
+            return [f.result() for f in futures]
+
+
+@final
+class RayEngine:
+    """A Ray cluster: ``address`` of an existing one, or ``None`` for a local instance."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise SimConfigError("--engine ray needs Ray: pip install 'plansentry[ray]'") from None
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address:
+                kw["address"] = address
+            else:
+                kw["num_cpus"] = num_cpus
+            ray.init(**kw)
+            self._started = True
+        self._remote = ray.remote(run_unit)
+
+    def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]:
+        ray = self._ray
+        refs = [self._remote.remote(u) for u in units]
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            on_done(len(done))
+        return list(ray.get(refs))
+
+    def close(self) -> None:
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepConfig:
+    profiles: tuple[Profile, ...]
+    budgets_ms: tuple[float, ...]
+    robots: tuple[int, ...]
+    cycles: int = 20_000
+    seed: int = 0
+    ci_rel: float | None = None
+    max_cycles: int = 2_000_000
+    cycles_per_replication: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not self.profiles or not self.budgets_ms or not self.robots:
+            raise SimConfigError("a sweep needs at least one profile, budget and fleet size")
+        if self.ci_rel is not None and not (0 < self.ci_rel < 1):
+            raise SimConfigError(f"ci_rel must be in (0, 1), got {self.ci_rel!r}")
+        if self.max_cycles < self.cycles:
+            raise SimConfigError(
+                f"max_cycles ({self.max_cycles}) must be >= cycles ({self.cycles})"
+            )
+        for p in self.points():  # every grid point is a valid simulation
+            del p
+
+    def points(self) -> list[SimConfig]:
+        return [
+            SimConfig(
+                profile=profile,
+                robots=robots,
+                cycles=self.cycles,
+                seed=self.seed,
+                budget_ms=budget,
+                cycles_per_replication=self.cycles_per_replication,
+            )
+            for profile in self.profiles
+            for robots in self.robots
+            for budget in self.budgets_ms
+        ]
+
+
+def _units(config: SimConfig, first: int = 0) -> list[Unit]:
+    return [(config, i, c, h) for i, c, h in config.replications()[first:]]
+
+
+def _merge(results: Sequence[Result]) -> dict[str, Tally]:
+    merged: dict[str, Tally] = {}
+    for result in results:
+        for key, tally in result.items():
+            merged.setdefault(key, Tally()).merge(tally)
+    return merged
+
+
+def required_cycles(rate: float, ci_rel: float) -> int:
+    """Cycles at which a 95 % interval around ``rate`` has half-width ``ci_rel * rate``."""
+    return math.ceil(_Z95**2 * (1 - rate) / (ci_rel**2 * rate))
+
+
+def rarest_rate(tallies: dict[str, Tally]) -> tuple[str, float] | None:
+    """The rarest non-zero rate a sweep must estimate: an FMLI row's, or the unguarded halt rate."""
+    rates = []
+    g, u = tallies.get("guarded"), tallies.get("unguarded")
+    if g is not None and g.calls:
+        rates += [(m, row.count / g.calls) for m, row in g.modes.items() if row.count]
+    if u is not None and u.cycles and u.halted_cycles:
+        rates.append(("unguarded_halt", u.halted_cycles / u.cycles))
+    return min(rates, key=lambda r: (r[1], r[0])) if rates else None
+
+
+def sweep(
+    config: SweepConfig,
+    engine: LocalEngine | RayEngine,
+    *,
+    on_progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> list[tuple[SimRun, tuple[str, float] | None]]:
+    """Run the grid; returns each point's merged run and its rarest rate."""
+    points = config.points()
+    units = [u for p in points for u in _units(p)]
+    done = 0
+    total = len(units)
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        on_progress(done, total)
+
+    results = engine.map(units, tick)
+    by_point: list[list[Result]] = []
+    i = 0
+    for p in points:
+        n = len(p.replications())
+        by_point.append(results[i : i + n])
+        i += n
+    final_points = list(points)
+    if config.ci_rel is not None:
+        extra_units: list[Unit] = []
+        grown: list[tuple[int, SimConfig, int]] = []
+        for k, p in enumerate(points):
+            rarest = rarest_rate(_merge(by_point[k]))
+            if rarest is None:
+                continue
+            need = min(config.max_cycles, required_cycles(rarest[1], config.ci_rel))
+            if need <= (p.cycles or 0):
+                continue
+            first = len(p.replications())
+            more = math.ceil((need - (p.cycles or 0)) / p.cycles_per_replication)
+            bigger = replace(p, cycles=(p.cycles or 0) + more * p.cycles_per_replication)
+            grown.append((k, bigger, more))
+            extra_units += [
+                (p, i, p.cycles_per_replication, None) for i in range(first, first + more)
+            ]
+        total += len(extra_units)
+        extra = engine.map(extra_units, tick)
+        j = 0
+        for k, bigger, n in grown:
+            by_point[k] = by_point[k] + extra[j : j + n]
+            final_points[k] = bigger
+            j += n
+    out = []
+    for p, results_k in zip(final_points, by_point, strict=True):
+        tallies = _merge(results_k)
+        out.append((SimRun(p, _calibration(p), tallies), rarest_rate(tallies)))
+    return out
+
+
+_CALIBRATION: dict[tuple[Any, ...], float] = {}
+
+
+def _calibration(config: SimConfig) -> float:
+    """The travel scale of ``config``'s map and cycle target (what every point of a grid shares)."""
+    key = (config.map_path, config.handling_s, config.target_s_per_item, config.closure_p)
+    if key not in _CALIBRATION:
+        _CALIBRATION[key] = World(config).travel_s_per_cell
+    return _CALIBRATION[key]
