@@ -153,8 +153,9 @@ def latency_chart(dist: dict[str, Any], budget_ms: float, reserve_ms: float) -> 
         "latency",
         "Model latency, and when answers arrived",
         _svg(fig),
-        "Right panel: the model is asked ahead, so most answers wait for their decision point. "
-        "Answers right of the cut-off are timeouts; the fallback's plan is used instead.",
+        "Right panel: the model is asked ahead, so most answers wait for their decision point "
+        "(the leftmost bar holds every answer 4 s or more early). Answers right of the cut-off "
+        "are timeouts; the fallback's plan is used instead.",
     )
 
 
