@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from helpers import FMLI_ROW_KEYS
+
 pytestmark = [pytest.mark.model, pytest.mark.realtime]
 
 
@@ -46,18 +48,7 @@ def test_demo_json_keeps_every_promise(tmp_path) -> None:
     from plansentry.report.html import render
 
     assert render(doc).count('class="chart"') == 3  # the demo's report: impact, latency, states
-    for row in doc["fmli"]:
-        assert {
-            "failure_mode",
-            "count",
-            "rate",
-            "detect_ms_p50",
-            "detect_ms_p99",
-            "mitigation",
-            "bucket",
-            "downtime_s_unguarded",
-            "downtime_s_guarded",
-        } <= set(row)
+    assert all(set(row) >= FMLI_ROW_KEYS for row in doc["fmli"])
     replayed = subprocess.run(
         [sys.executable, "-m", "plansentry.cli", "replay", str(log)],
         capture_output=True,

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from plansentry.cli_simulate import progress_bar
 from plansentry.report.fmli import sweep_document
 from plansentry.runtime.config import ConfigError
 from plansentry.sim.fleet import SimConfigError
@@ -88,18 +88,8 @@ def run_sweep_command(args: argparse.Namespace, out: IO[str]) -> int:
         )
     except (SimConfigError, ProfileError) as exc:
         raise ConfigError(str(exc)) from None
-    err = Console(file=sys.stderr, highlight=False)
     try:
-        with Progress(
-            TextColumn("[bold]sweeping[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("replications"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
+        with progress_bar("sweeping") as progress:
             task = progress.add_task("sweep", total=None)
             runs = sweep(
                 config,

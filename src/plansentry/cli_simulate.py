@@ -62,6 +62,21 @@ def _budgets(text: str | None) -> tuple[float, ...]:
         ) from None
 
 
+def progress_bar(label: str) -> Progress:
+    """A replications bar on stderr, shown only on a terminal (logs and pipes stay clean)."""
+    err = Console(file=sys.stderr, highlight=False)
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("replications"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     try:
         profile = load_profile(args.profile)
@@ -92,18 +107,8 @@ def run_simulate_command(args: argparse.Namespace, out: IO[str]) -> int:
     config = config_from_args(args)
     if isinstance(args.workers, bool) or args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    err = Console(file=sys.stderr, highlight=False)
     t0 = time.monotonic()
-    with Progress(
-        TextColumn("[bold]simulating[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("replications"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar("simulating") as progress:
         task = progress.add_task("sim", total=len(config.replications()))
         run = simulate(
             config,

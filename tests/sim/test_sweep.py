@@ -79,3 +79,13 @@ def test_sample_size_grows_until_the_rarest_rate_is_estimated_well_enough() -> N
 def test_required_cycles_matches_the_normal_approximation() -> None:
     assert required_cycles(0.01, 0.5) == 1522
     assert required_cycles(0.00005, 0.2) == pytest.approx(1_920_668, rel=1e-3)
+
+
+def test_the_report_reads_a_sweep(local_grid) -> None:
+    from plansentry.report.html import render
+
+    page = render(
+        {"kind": "sweep", "engine": "local", "seed": 3, "ci_rel": None, "grid": local_grid}
+    )
+    assert page.count('class="chart"') == 2  # the budget curves and the rare-event intervals
+    assert page.count("<tr><td>") == len(local_grid)
