@@ -13,9 +13,9 @@ from rich.console import Console
 from plansentry.cli_simulate import progress_bar
 from plansentry.report.fmli import sweep_document
 from plansentry.runtime.config import ConfigError
-from plansentry.sim.fleet import SimConfigError
+from plansentry.sim.fleet import LocalEngine, SimConfigError
 from plansentry.sim.profiles import ProfileError, load_profile
-from plansentry.sim.sweep import LocalEngine, RayEngine, SweepConfig, sweep
+from plansentry.sim.sweep import RayEngine, SweepConfig, sweep
 
 
 def add_report_arguments(r: argparse.ArgumentParser) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from plansentry.report.fmli import sweep_document
+from plansentry.sim.fleet import LocalEngine
 from plansentry.sim.profiles import PROFILES
-from plansentry.sim.sweep import LocalEngine, SweepConfig, required_cycles, sweep
+from plansentry.sim.sweep import SweepConfig, required_cycles, sweep
 
 GRID = SweepConfig(
     profiles=(PROFILES["pilot"], PROFILES["outage"], PROFILES["chaos"]),

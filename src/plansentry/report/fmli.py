@@ -18,6 +18,7 @@ from the run's tallies, so the same seed gives the same bytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from plansentry.core.failures import DEFAULT_BUCKETS, FailureMode
@@ -106,18 +107,17 @@ def guarded_extras(t: Tally) -> dict[str, Any]:
     }
 
 
+def histogram_json(bin_ms: int, counts: Mapping[int, int]) -> dict[str, Any]:
+    """A fixed-bin histogram as JSON: the bin width, and ``[low_ms, count]`` per non-empty bin."""
+    return {"bin_ms": bin_ms, "bins": [[k * bin_ms, n] for k, n in sorted(counts.items())]}
+
+
 def distributions(t: Tally) -> dict[str, Any]:
     """What the report draws for the guarded controller: histograms (``[low_ms, count]`` per bin,
     the last bin open-ended), seconds per state, state changes and the first state timeline."""
     return {
-        "latency_histogram": {
-            "bin_ms": LATENCY_BIN_MS,
-            "bins": [[k * LATENCY_BIN_MS, n] for k, n in sorted(t.latency_bins.items())],
-        },
-        "arrival_vs_decision_point_histogram": {
-            "bin_ms": SLACK_BIN_MS,
-            "bins": [[k * SLACK_BIN_MS, n] for k, n in sorted(t.slack_bins.items())],
-        },
+        "latency_histogram": histogram_json(LATENCY_BIN_MS, t.latency_bins),
+        "arrival_vs_decision_point_histogram": histogram_json(SLACK_BIN_MS, t.slack_bins),
         "state_seconds": {k: round(v, 1) for k, v in sorted(t.state_s.items())},
         "transitions": dict(sorted(t.transitions.items())),
         "timeline": [[ts, state] for ts, state in t.timeline],

@@ -29,6 +29,9 @@ matplotlib.use("Agg")  # no display: draw to files
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from plansentry.report.fmli import histogram_json
+from plansentry.sim.fleet import LATENCY_BIN_MS, SLACK_BIN_MS, latency_bin, slack_bin
+
 matplotlib.rcParams.update(
     {
         "svg.hashsalt": "plansentry",  # stable element ids: the same document, the same file
@@ -217,7 +220,7 @@ def budget_chart(rows: list[dict[str, Any]], group: str | None = None) -> str:
 
 def sweep_chart(grid: list[dict[str, Any]]) -> str:
     fig, ax = plt.subplots(figsize=(10, 2.8))
-    labels, lows, mids, highs, colours = [], [], [], [], []
+    labels, lows, mids, highs = [], [], [], []
     for r in grid:
         g = r["guarded"]
         labels.append(f"{r['profile']}\n{r['robots']} r, {r['budget_ms']:g} ms")
@@ -225,9 +228,10 @@ def sweep_chart(grid: list[dict[str, Any]]) -> str:
         mids.append(100 * g["halt_rate"])
         lows.append(100 * (g["halt_rate"] - lo))
         highs.append(100 * (hi - g["halt_rate"]))
-        colours.append(CONTROLLER_COLOURS["guarded"])
     xs = range(len(labels))
-    ax.errorbar(xs, mids, yerr=[lows, highs], fmt="o", color="#2e7d32", capsize=3)
+    ax.errorbar(
+        xs, mids, yerr=[lows, highs], fmt="o", color=CONTROLLER_COLOURS["guarded"], capsize=3
+    )
     ax.set_xticks(list(xs), labels, fontsize=6)
     ax.set_ylabel("guarded halt rate (%), 95 % CI")
     fig.tight_layout()
@@ -389,9 +393,9 @@ def _render_demo(doc: dict[str, Any]) -> str:
     prev: tuple[int, str] | None = None
     for d in sorted(decisions, key=lambda d: d["decided_ns"]):
         if d.get("asked_ns") is not None and d.get("arrival_ns") is not None:
-            lat[(d["arrival_ns"] - d["asked_ns"]) // 100_000_000] += 1
+            lat[latency_bin(d["arrival_ns"] - d["asked_ns"])] += 1
             point = d["deadline_ns"] - int(budget_ms * 1e6)
-            arr[max(-80, min(40, (d["arrival_ns"] - point) // 50_000_000))] += 1
+            arr[slack_bin(d["arrival_ns"] - point)] += 1
         if prev is not None:
             state_s[prev[1]] += (d["decided_ns"] - prev[0]) / 1e9
         prev = (d["decided_ns"], d["state_after"])
@@ -399,14 +403,8 @@ def _render_demo(doc: dict[str, Any]) -> str:
             transitions[f"{t['from']}>{t['to']}:{t['event']}"] += 1
             timeline.append([(d["decided_ns"] - t0) / 1e9, t["to"]])
     dist = {
-        "latency_histogram": {
-            "bin_ms": 100,
-            "bins": [[k * 100, n] for k, n in sorted(lat.items())],
-        },
-        "arrival_vs_decision_point_histogram": {
-            "bin_ms": 50,
-            "bins": [[k * 50, n] for k, n in sorted(arr.items())],
-        },
+        "latency_histogram": histogram_json(LATENCY_BIN_MS, lat),
+        "arrival_vs_decision_point_histogram": histogram_json(SLACK_BIN_MS, arr),
         "state_seconds": dict(state_s),
         "transitions": dict(transitions),
         "timeline": timeline,

@@ -24,7 +24,7 @@ between controllers are then the controllers', not sampling noise.
 A cycle is one decision point: a robot ready to start an order. While it executes an order it asks the
 model for its next one (plan ahead); the answer is needed at the next decision point. Travel is at the
 plan's speed along the router's route, scaled so that the oracle's mean cycle is ``target_s_per_item``
-seconds per item (the calibration, :func:`calibrate`), plus ``handling_s`` per item.
+seconds per item (the calibration, ``World._calibrate``), plus ``handling_s`` per item.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import collections
 import functools
 import math
 import random
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, final
 
 import msgspec
@@ -45,13 +45,14 @@ from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Gate
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.sim.oracle import unsafe_reasons
+from plansentry.sim.orders import random_orders
 from plansentry.sim.profiles import Profile
 from plansentry.sim.synthetic import ModelCall, SyntheticModel
 from plansentry.sim.unguarded import unguarded_outcome
 from plansentry.warehouse.assembly import default_config, make_guard
 from plansentry.warehouse.map import Warehouse, default_map, load_map
 from plansentry.warehouse.optimal import OptimalPlanner
-from plansentry.warehouse.order import Order, PickContext, make_order
+from plansentry.warehouse.order import Order, PickContext
 from plansentry.warehouse.router import UNREACHABLE
 from plansentry.warehouse.rules import WarehouseDomain
 from plansentry.warehouse.schema import Plan
@@ -60,6 +61,17 @@ CONTROLLERS: Final = ("unguarded", "guarded", "oracle")
 LATENCY_BIN_MS: Final = 100  # model latency histogram: 100 ms bins, the last (200) is >= 20 s
 SLACK_BIN_MS: Final = 50  # arrival - decision point: 50 ms bins from -4 s (bin -80) to +2 s (40)
 _NS: Final = 1_000_000_000
+
+
+def latency_bin(latency_ns: int) -> int:
+    """Histogram bin of a model latency (``LATENCY_BIN_MS`` wide; the last, 200, is open-ended)."""
+    return min(latency_ns // (LATENCY_BIN_MS * 1_000_000), 200)
+
+
+def slack_bin(slack_ns: int) -> int:
+    """Histogram bin of an answer's arrival minus its decision point (``SLACK_BIN_MS`` wide;
+    -80 and 40, 4 s early and 2 s late, are open-ended)."""
+    return max(-80, min(40, math.floor(slack_ns / 1e6 / SLACK_BIN_MS)))
 
 
 class SimConfigError(ValueError):
@@ -276,25 +288,15 @@ class World:
         self.gate: Gate[Plan, PickContext] = Gate(self.domain, default_config().gate)
         self.decode = msgspec.json.Decoder(Plan).decode
         self.stations = sorted(wh.pack_stations)
-        self._bins = sorted(wh.bins)
-        self._closable = sorted(n for n, z in wh.zones.items() if z.kind == "closable")
         self._best: dict[tuple[str, int], Plan | None] = {}
-        self.travel_s_per_cell = calibrate(self)
+        self.travel_s_per_cell = self._calibrate()
 
     def orders(self, rng: random.Random, prefix: str) -> Iterator[Order]:
         """An endless stream of feasible orders (2-5 lines, sometimes with one aisle closed)."""
-        wh, number = self.wh, 0
-        while True:
-            number += 1
-            bins = rng.sample(self._bins, rng.randint(2, 5))
-            lines = [(f"SKU-{rng.randrange(10_000):04d}", b, rng.randint(1, 3)) for b in bins]
-            closed: list[str] = []
-            if self._closable and rng.random() < self.config.closure_p:
-                zone = rng.choice(self._closable)
-                cells = wh.zones[zone].cells
-                if not any(wh.bins[b].access in cells for b in bins):
-                    closed = [zone]
-            order = make_order(f"{prefix}-{number:06d}", lines, wh, closed_zones=closed)
+        source = random_orders(
+            self.wh, rng, prefix=prefix, digits=6, closure_p=self.config.closure_p
+        )
+        for order in source:
             if self.optimal.feasible(order):
                 yield order
 
@@ -314,8 +316,13 @@ class World:
         return other
 
     def drive_s(self, plan: Plan, ctx: PickContext) -> float:
-        """Seconds to drive ``plan``'s route. A leg the router cannot route (the plan enters a
-        staff-only or closed zone, which an unguarded robot does) is costed at its Manhattan length."""
+        """Seconds to drive ``plan``'s route at its speed."""
+        factor = self.wh.max_speed_mps / plan.speed_mps
+        return self._route_cells(plan, ctx) * self.travel_s_per_cell * factor
+
+    def _route_cells(self, plan: Plan, ctx: PickContext) -> int:
+        """Cells ``plan``'s route drives. A leg the router cannot route (the plan enters a
+        staff-only or closed zone, which an unguarded robot does) counts its Manhattan length."""
         wh, leg, closed = self.wh, self.router.leg, ctx.closed_mask
         points = [wh.cell(x, y) for x, y in plan.via if wh.in_bounds(x, y)]
         points += [wh.bins[p.bin].access for p in plan.picks if p.bin in wh.bins]
@@ -328,35 +335,32 @@ class World:
                 d = abs(x0 - x1) + abs(y0 - y1)
             cells += d
             prev = cell
-        return cells * self.travel_s_per_cell * (self.wh.max_speed_mps / plan.speed_mps)
+        return cells
 
     def execute_s(self, plan: Plan, ctx: PickContext) -> float:
         return self.drive_s(plan, ctx) + self.config.handling_s * sum(p.qty for p in plan.picks)
 
+    def _calibrate(self, sample: int = 2_000) -> float:
+        """Seconds per cell at full speed such that the oracle's mean cycle is the target per item.
 
-def calibrate(world: World, sample: int = 2_000) -> float:
-    """Seconds per cell at full speed such that the oracle's mean cycle is the target per item.
-
-    The pilot's robot took 0.9 s per item; the reference map is a whole warehouse. Rather than
-    invent a second map, travel is scaled: over a fixed sample of orders, the oracle's mean time
-    per item is ``handling_s + travel_per_item``, and the scale makes it ``target_s_per_item``.
-    """
-    cfg = world.config
-    rng = random.Random("calibration")
-    source = world.orders(rng, "CAL")
-    cells_at_full = 0.0
-    items = 0
-    for i in range(sample):
-        order = next(source)
-        start = world.wh.pack_stations[world.stations[i % len(world.stations)]]
-        ctx = world.domain.context(order, "CAL", start)
-        plan = world.best(ctx)
-        assert plan is not None
-        world.travel_s_per_cell = 1.0
-        cells_at_full += world.drive_s(plan, ctx)  # in cells, weighted by the speed factor
-        items += sum(p.qty for p in plan.picks)
-    world._best.clear()
-    return (cfg.target_s_per_item - cfg.handling_s) * items / cells_at_full
+        The pilot's robot took 0.9 s per item; the reference map is a whole warehouse. Rather than
+        invent a second map, travel is scaled: over a fixed sample of orders, the oracle's mean
+        time per item is ``handling_s + travel_per_item``, and the scale makes it
+        ``target_s_per_item``.
+        """
+        cfg = self.config
+        source = self.orders(random.Random("calibration"), "CAL")
+        cells_at_full = 0.0  # cells driven, weighted by full speed / plan speed
+        items = 0
+        for i in range(sample):
+            start = self.wh.pack_stations[self.stations[i % len(self.stations)]]
+            ctx = self.domain.context(next(source), "CAL", start)
+            plan = self.best(ctx)
+            assert plan is not None
+            cells_at_full += self._route_cells(plan, ctx) * (self.wh.max_speed_mps / plan.speed_mps)
+            items += sum(p.qty for p in plan.picks)
+        self._best.clear()  # the sample's plans are not the run's
+        return (cfg.target_s_per_item - cfg.handling_s) * items / cells_at_full
 
 
 # ----------------------------------------------------------------------------------------------
@@ -625,20 +629,18 @@ class _Unguarded(_Controller):
             late.count += 1
             late.downtime_s += wait
             late.mitigation["waited"] += 1
+        mode: FailureMode | None = FailureMode.TRANSPORT
         if call.text is None:
             key: str | None = FailureMode.TRANSPORT.value
-            halted, rules, missing = True, frozenset[str](), 0
+            halted = True
         else:
             verdict = world.gate.check(call.text, len(call.text), p.ctx, p.ctx.version)
-            mode: FailureMode | None = verdict.mode
-            rules = frozenset(v.rule for v in verdict.violations)
-            missing = _missing_items(verdict.violations, p.job.order, mode)
+            mode = verdict.mode
             outcome = unguarded_outcome(
                 mode,
-                rules,
+                frozenset(v.rule for v in verdict.violations),
                 extraction=verdict.extraction or "bare",
                 repaired=bool(verdict.repairs),
-                missing_items=missing,
             )
             halted = outcome.halted
             key = _row_key(mode, verdict.extraction, verdict.repairs)
@@ -655,6 +657,7 @@ class _Unguarded(_Controller):
         assert call.text is not None
         plan = world.decode(call.text)  # it parsed as a plan, or the controller would have halted
         ordered = sum(line.qty for line in p.job.order.lines)
+        missing = _items_missing(plan, p.job.order, mode)
         got = ordered - missing
         unsafe = self._executed(plan, p, got, clean=call.fault == "")
         if row is not None:
@@ -673,8 +676,6 @@ class _Guarded(_Controller):
         cfg = world.config
         gate = default_config().gate
         if cfg.repair:
-            from dataclasses import replace
-
             gate = replace(gate, repair=True)
         guard = make_guard(
             domain=world.domain, config=default_config(budget_ms=budget_ms, gate=gate)
@@ -696,10 +697,9 @@ class _Guarded(_Controller):
         """What the report draws: latency, arrival against the decision point, time in states."""
         tally = self.tally
         if d.latency_ns is not None:
-            tally.latency_bins[min(d.latency_ns // (LATENCY_BIN_MS * 1_000_000), 200)] += 1
+            tally.latency_bins[latency_bin(d.latency_ns)] += 1
         if d.arrival_ns is not None:
-            slack_ms = (d.arrival_ns - point_ns) / 1e6
-            tally.slack_bins[max(-80, min(40, math.floor(slack_ms / SLACK_BIN_MS)))] += 1
+            tally.slack_bins[slack_bin(d.arrival_ns - point_ns)] += 1
         state = d.state_before.value
         if self._state_since is not None:
             seconds = (d.decided_ns - self._state_since) / _NS
@@ -783,17 +783,15 @@ class _Guarded(_Controller):
         return _Step(wait + busy, world.wh.pack_stations[plan.end], ask_after_s=wait)
 
 
-def _missing_items(violations: Any, order: Order, mode: FailureMode | None) -> int:
+def _items_missing(plan: Plan, order: Order, mode: FailureMode | None) -> int:
+    """Items of ``order`` an executed ``plan`` does not pick: all of them for another order's
+    plan (``stale``), else those of the lines it leaves out."""
     if mode is FailureMode.STALE:
         return sum(line.qty for line in order.lines)
+    picked = {(pick.bin, pick.sku) for pick in plan.picks}
     if mode not in (FailureMode.INVALID, FailureMode.UNSAFE):
         return 0
-    missing = 0
-    for v in violations:
-        if v.rule == "coverage" and "not picked" in v.detail:
-            qty = v.detail.rsplit("x", 1)[-1]
-            missing += int(qty) if qty.isdigit() else 1
-    return missing
+    return sum(1 for line in order.lines if (line.bin, line.sku) not in picked)
 
 
 def _row_key(mode: FailureMode | None, extraction: str, repairs: tuple[str, ...]) -> str | None:
@@ -817,21 +815,69 @@ def _detect_ms(
 
 
 # ----------------------------------------------------------------------------------------------
-# A whole run
+# A whole run: replications are the units of work an engine runs anywhere
 
-_WORLD: World | None = None
+Unit = tuple[SimConfig, int, int | None, float | None]  # config, replication index, cycles, hours
+Result = dict[str, Tally]
 
-
-def _init_worker(config: SimConfig) -> None:
-    global _WORLD
-    _WORLD = World(config)
+_WORLDS: dict[str, World] = {}
 
 
-def _run_in_worker(
-    rep: tuple[int, int | None, float | None], budgets: tuple[float, ...]
-) -> dict[str, Tally]:
-    assert _WORLD is not None
-    return run_replication(_WORLD, *rep, budgets)
+def world_for(config: SimConfig) -> World:
+    """The world of ``config`` in this process, built once (a few are kept, not all)."""
+    key = repr(config)
+    world = _WORLDS.get(key)
+    if world is None:
+        if len(_WORLDS) >= 4:
+            _WORLDS.clear()
+        world = _WORLDS[key] = World(config)
+    return world
+
+
+def run_unit(unit: Unit) -> Result:
+    """One replication of one configuration (what an engine distributes)."""
+    config, index, cycles, hours = unit
+    return run_replication(world_for(config), index, cycles, hours, budgets_of(config))
+
+
+def merge_results(results: Sequence[Result]) -> dict[str, Tally]:
+    """Tallies merged in the order given (replication order), whatever ran them."""
+    merged: dict[str, Tally] = {}
+    for result in results:
+        for key, tally in result.items():
+            merged.setdefault(key, Tally()).merge(tally)
+    return merged
+
+
+@final
+class LocalEngine:
+    """Runs units in this process (``workers=1``) or in that many spawned processes; returns their
+    results in the order given."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        _int_at_least("workers", workers, 1)
+        self.workers = workers
+
+    def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]:
+        if self.workers == 1 or len(units) == 1:
+            out = []
+            for unit in units:
+                out.append(run_unit(unit))
+                on_done(1)
+            return out
+        import concurrent.futures
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no inherited threads or locks
+        with concurrent.futures.ProcessPoolExecutor(
+            min(self.workers, len(units)), mp_context=ctx
+        ) as pool:
+            futures = [pool.submit(run_unit, u) for u in units]
+            for _ in concurrent.futures.as_completed(futures):
+                on_done(1)
+            return [f.result() for f in futures]
 
 
 def budgets_of(config: SimConfig) -> tuple[float, ...]:
@@ -858,29 +904,15 @@ def simulate(
 ) -> SimRun:
     """Run every replication (in ``workers`` processes) and merge them in replication order, so
     the figures do not depend on ``workers``. ``on_replication(done, total)`` reports progress."""
-    _int_at_least("workers", workers, 1)
-    reps = config.replications()
-    budgets = budgets_of(config)
-    results: list[dict[str, Tally]] = []
-    world = World(config)
-    if workers == 1 or len(reps) == 1:
-        for i, rep in enumerate(reps):
-            results.append(run_replication(world, *rep, budgets))
-            on_replication(i + 1, len(reps))
-    else:
-        import concurrent.futures
-        import multiprocessing
+    engine = LocalEngine(workers)
+    world = world_for(config)  # here first: a bad map fails before any process starts
+    units = [(config, *rep) for rep in config.replications()]
+    done = 0
 
-        ctx = multiprocessing.get_context("spawn")  # no inherited threads or locks
-        with concurrent.futures.ProcessPoolExecutor(
-            min(workers, len(reps)), mp_context=ctx, initializer=_init_worker, initargs=(config,)
-        ) as pool:
-            futures = [pool.submit(_run_in_worker, rep, budgets) for rep in reps]
-            for done, _ in enumerate(concurrent.futures.as_completed(futures), start=1):
-                on_replication(done, len(reps))
-            results = [f.result() for f in futures]
-    merged: dict[str, Tally] = {}
-    for result in results:
-        for key, tally in result.items():
-            merged.setdefault(key, Tally()).merge(tally)
-    return SimRun(config, world.travel_s_per_cell, merged)
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        on_replication(done, len(units))
+
+    results = engine.map(units, tick)
+    return SimRun(config, world.travel_s_per_cell, merge_results(results))

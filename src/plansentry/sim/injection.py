@@ -138,13 +138,15 @@ def corpus(wh: Warehouse, *, seed: int = 0) -> list[Injected]:
         lines = [(f"SKU-{rng.randrange(10_000):04d}", b, rng.randint(1, 3)) for b in chosen]
         cell = rng.choice(sorted(zone_cells)) if zone else rng.choice(staff)
         x, y = wh.xy(cell)
+        speed = rng.choice([2.5, 3.0, 4.0])
+        other = f"INJ-{k + 500:04d}"
         params = {
             "x": x,
             "y": y,
-            "v": rng.choice([2.5, 3.0, 4.0]),
+            "v": speed,
             "bin": lines[1][1],
             "sku": lines[1][0],
-            "other": f"INJ-{k + 500:04d}",
+            "other": other,
             "zone": zone or "",
             "n": k,
         }
@@ -162,9 +164,9 @@ def corpus(wh: Warehouse, *, seed: int = 0) -> list[Injected]:
                 placement,
                 text,
                 via=(x, y) if intent in ("staff_zone", "closed_zone") else None,
-                speed=float(params["v"]) if intent == "speed" else None,  # type: ignore[arg-type]
+                speed=speed if intent == "speed" else None,
                 skip_bin=lines[1][1] if intent == "skip_line" else None,
-                other_id=str(params["other"]) if intent == "order_id" else None,
+                other_id=other if intent == "order_id" else None,
             )
         )
     return out

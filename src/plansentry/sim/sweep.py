@@ -20,33 +20,20 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol, final
 
 from plansentry.sim.fleet import (
+    LocalEngine,
+    Result,
     SimConfig,
     SimConfigError,
     SimRun,
     Tally,
+    Unit,
     World,
-    budgets_of,
-    run_replication,
+    merge_results,
+    run_unit,
 )
 from plansentry.sim.profiles import Profile
 
 _Z95: Final = 1.959963984540054
-Unit = tuple[SimConfig, int, int | None, float | None]  # config, index, cycles, hours
-Result = dict[str, Tally]
-
-_WORLDS: dict[str, World] = {}
-
-
-def run_unit(unit: Unit) -> Result:
-    """One replication of one grid point (the work an engine distributes)."""
-    config, index, cycles, hours = unit
-    key = repr(config)
-    world = _WORLDS.get(key)
-    if world is None:
-        if len(_WORLDS) > 16:
-            _WORLDS.clear()
-        world = _WORLDS[key] = World(config)
-    return run_replication(world, index, cycles, hours, budgets_of(config))
 
 
 class Engine(Protocol):
@@ -55,35 +42,6 @@ class Engine(Protocol):
     name: str
 
     def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]: ...
-
-
-@final
-class LocalEngine:
-    """Processes on this machine (``workers=1``: in this process)."""
-
-    name = "local"
-
-    def __init__(self, workers: int = 1) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise SimConfigError(f"workers must be an integer >= 1, got {workers!r}")
-        self.workers = workers
-
-    def map(self, units: Sequence[Unit], on_done: Callable[[int], None]) -> list[Result]:
-        if self.workers == 1 or len(units) == 1:
-            out = []
-            for unit in units:
-                out.append(run_unit(unit))
-                on_done(1)
-            return out
-        import concurrent.futures
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_unit, u) for u in units]
-            for _ in concurrent.futures.as_completed(futures):
-                on_done(1)
-            return [f.result() for f in futures]
 
 
 @final
@@ -145,8 +103,7 @@ class SweepConfig:
             raise SimConfigError(
                 f"max_cycles ({self.max_cycles}) must be >= cycles ({self.cycles})"
             )
-        for p in self.points():  # every grid point is a valid simulation
-            del p
+        self.points()  # every grid point must be a valid simulation: SimConfigError if not
 
     def points(self) -> list[SimConfig]:
         return [
@@ -166,14 +123,6 @@ class SweepConfig:
 
 def _units(config: SimConfig, first: int = 0) -> list[Unit]:
     return [(config, i, c, h) for i, c, h in config.replications()[first:]]
-
-
-def _merge(results: Sequence[Result]) -> dict[str, Tally]:
-    merged: dict[str, Tally] = {}
-    for result in results:
-        for key, tally in result.items():
-            merged.setdefault(key, Tally()).merge(tally)
-    return merged
 
 
 def required_cycles(rate: float, ci_rel: float) -> int:
@@ -221,7 +170,7 @@ def sweep(
         extra_units: list[Unit] = []
         grown: list[tuple[int, SimConfig, int]] = []
         for k, p in enumerate(points):
-            rarest = rarest_rate(_merge(by_point[k]))
+            rarest = rarest_rate(merge_results(by_point[k]))
             if rarest is None:
                 continue
             need = min(config.max_cycles, required_cycles(rarest[1], config.ci_rel))
@@ -243,7 +192,7 @@ def sweep(
             j += n
     out = []
     for p, results_k in zip(final_points, by_point, strict=True):
-        tallies = _merge(results_k)
+        tallies = merge_results(results_k)
         out.append((SimRun(p, _calibration(p), tallies), rarest_rate(tallies)))
     return out
 
