@@ -133,3 +133,16 @@ def test_bad_settings_name_the_setting(change, named) -> None:
 def test_workers_must_be_positive() -> None:
     with pytest.raises(SimConfigError, match="workers"):
         simulate(SimConfig(profile=PROFILES["pilot"], cycles=10), workers=0)
+
+
+def test_an_incomplete_plan_executed_unguarded_loses_the_items_of_its_missing_line() -> None:
+    """Every answer leaves one line out (1-3 items, 2 on average): the unguarded controller loses
+    every order, and the items of the line each plan left out; the guarded one loses nothing."""
+    from plansentry.sim.profiles import Profile
+
+    doc = run(profile=Profile(name="drops", faults={"incomplete": 1.0}), cycles=2_000, seed=9)
+    u, g, o = doc["unguarded"], doc["guarded"], doc["oracle"]
+    assert u["lost_orders"] == u["cycles"] == 2_000
+    assert 1.8 < u["items_lost"] / u["lost_orders"] < 2.2
+    assert u["items"] + u["items_lost"] == o["items"]
+    assert g["items_lost"] == 0 and g["lost_orders"] == 0

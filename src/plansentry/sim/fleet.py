@@ -789,9 +789,7 @@ def _items_missing(plan: Plan, order: Order, mode: FailureMode | None) -> int:
     if mode is FailureMode.STALE:
         return sum(line.qty for line in order.lines)
     picked = {(pick.bin, pick.sku) for pick in plan.picks}
-    if mode not in (FailureMode.INVALID, FailureMode.UNSAFE):
-        return 0
-    return sum(1 for line in order.lines if (line.bin, line.sku) not in picked)
+    return sum(line.qty for line in order.lines if (line.bin, line.sku) not in picked)
 
 
 def _row_key(mode: FailureMode | None, extraction: str, repairs: tuple[str, ...]) -> str | None:
