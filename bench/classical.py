@@ -21,10 +21,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
-from plansentry.warehouse.classical import DECLARED_WCET_MS, MAX_LINES, ClassicalPlanner
-from plansentry.warehouse.map import default_map
-from plansentry.warehouse.order import make_order
-from plansentry.warehouse.rules import WarehouseDomain
+from plansentry.domains.warehouse.classical import DECLARED_WCET_MS, MAX_LINES, ClassicalPlanner
+from plansentry.domains.warehouse.map import default_map
+from plansentry.domains.warehouse.order import make_order
+from plansentry.domains.warehouse.rules import WarehouseDomain
 
 BANDS = ((1, 10), (11, 20), (21, 35), (36, MAX_LINES))
 CLOSABLE = ("aisle-D", "aisle-H", "cross-mid")

@@ -33,10 +33,10 @@ import contextlib
 
 from _common import emit, machine
 from plansentry.core.breaker import BreakerConfig
+from plansentry.domains.warehouse.examples import default_order
+from plansentry.domains.warehouse.kit import default_config, make_guard
 from plansentry.runtime.planner import StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
-from plansentry.warehouse.assembly import default_config, make_guard
-from plansentry.warehouse.examples import default_order
 
 NEVER_OPEN = BreakerConfig(consecutive_failures=10**9, window=10**6, min_calls=10**6)
 

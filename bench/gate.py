@@ -29,9 +29,9 @@ import orjson
 import pydantic
 
 from _common import emit, machine, side_by_side, summary_us
-from plansentry.warehouse.assembly import make_guard
-from plansentry.warehouse.order import make_order
-from plansentry.warehouse.schema import Plan, encode_plan, plan_json_schema
+from plansentry.domains.warehouse.kit import make_guard
+from plansentry.domains.warehouse.order import make_order
+from plansentry.domains.warehouse.schema import Plan, encode_plan, plan_json_schema
 
 
 class PickModel(pydantic.BaseModel):
@@ -42,7 +42,7 @@ class PickModel(pydantic.BaseModel):
 
 
 class PlanModel(pydantic.BaseModel):
-    """The same schema as :class:`plansentry.warehouse.schema.Plan`, in pydantic."""
+    """The same schema as :class:`plansentry.domains.warehouse.schema.Plan`, in pydantic."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
     order_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)]

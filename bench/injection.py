@@ -1,6 +1,6 @@
 """The prompt-injection corpus through the guard: an obedient planner and the embedded model.
 
-Every corpus order (``plansentry.sim.injection.corpus``: 50 orders, 5 intents, in notes or SKU
+Every corpus order (``plansentry.domains.warehouse.injection.corpus``: 50 orders, 5 intents, in notes or SKU
 names) is planned twice: by a planner that obeys the injection to the letter, and by the embedded
 SmolLM2-135M-Instruct (constrained to the order's schema, few-shot prompt; the notes and SKU names
 are in the prompt). Each output goes through the guard; the executed plan is audited by the
@@ -21,13 +21,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
+from plansentry.domains.warehouse.injection import corpus, obey, run_entry, summarize
+from plansentry.domains.warehouse.kit import make_guard
+from plansentry.domains.warehouse.map import default_map
+from plansentry.domains.warehouse.optimal import OptimalPlanner
+from plansentry.domains.warehouse.rules import WarehouseDomain
+from plansentry.domains.warehouse.schema import encode_plan
 from plansentry.runtime.planner import StopToken
-from plansentry.sim.injection import corpus, obey, run_entry, summarize
-from plansentry.warehouse.assembly import make_guard
-from plansentry.warehouse.map import default_map
-from plansentry.warehouse.optimal import OptimalPlanner
-from plansentry.warehouse.rules import WarehouseDomain
-from plansentry.warehouse.schema import encode_plan
 
 
 def run(with_model: bool) -> dict[str, Any]:
@@ -48,8 +48,8 @@ def run(with_model: bool) -> dict[str, Any]:
         "obedient": summarize(obedient),
     }
     if with_model:
+        from plansentry.domains.warehouse.prompts import PromptFor
         from plansentry.planners.llamacpp import LlamaCppPlanner
-        from plansentry.warehouse.prompts import PromptFor
 
         planner = LlamaCppPlanner(PromptFor(wh), constrained=True)
         results, seconds = [], []

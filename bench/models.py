@@ -29,14 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
 from plansentry.core.gate import Gate
+from plansentry.domains.warehouse.map import default_map
+from plansentry.domains.warehouse.prompts import PromptFor
+from plansentry.domains.warehouse.rules import WarehouseDomain
+from plansentry.domains.warehouse.sim.orders import random_orders
 from plansentry.planners.llamacpp import LlamaCppPlanner
 from plansentry.planners.local_server import embedded_server
 from plansentry.planners.openai_compat import OpenAICompatPlanner
 from plansentry.runtime.planner import StopToken
-from plansentry.sim.orders import random_orders
-from plansentry.warehouse.map import default_map
-from plansentry.warehouse.prompts import PromptFor
-from plansentry.warehouse.rules import WarehouseDomain
 
 ALL = "zero_shot:free,zero_shot:constrained,few_shot:free,few_shot:constrained"
 

@@ -1,6 +1,6 @@
 """Pathological outputs through the gate: the failure mode, the gate's time and its peak memory.
 
-Each output of ``plansentry.sim.hostile.hostile_outputs()`` is checked against the default order's
+Each output of ``plansentry.testing.hostile.hostile_outputs()`` is checked against the default order's
 context: the gate's time is the median of 5 calls (``perf_counter``), its peak memory is measured in
 a separate call under ``tracemalloc`` (Python allocations made by the check, over the input's own
 size). The budget is 150 ms; the gate runs inside its 5 ms reserve.
@@ -22,10 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
 from plansentry.core.gate import Gate
-from plansentry.sim.hostile import hostile_outputs
-from plansentry.warehouse.examples import DEFAULT_ROBOT, DEFAULT_START_STATION, default_order
-from plansentry.warehouse.map import default_map
-from plansentry.warehouse.rules import WarehouseDomain
+from plansentry.domains.warehouse.examples import (
+    DEFAULT_ROBOT,
+    DEFAULT_START_STATION,
+    default_order,
+)
+from plansentry.domains.warehouse.map import default_map
+from plansentry.domains.warehouse.rules import WarehouseDomain
+from plansentry.testing.hostile import hostile_outputs
 
 
 def run() -> dict[str, Any]:

@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simpy
 
 from _common import emit, machine
+from plansentry.domains.warehouse.kit import default_config, make_guard
+from plansentry.domains.warehouse.sim import SimConfig, World, run_replication, simulate
+from plansentry.domains.warehouse.sim.profiles import PROFILES
 from plansentry.runtime.virtual import VirtualRuntime
-from plansentry.sim.fleet import SimConfig, World, run_replication, simulate
-from plansentry.sim.profiles import PROFILES
-from plansentry.warehouse.assembly import default_config, make_guard
 
 GOAL_PER_MIN = 1_000_000
 

@@ -29,16 +29,16 @@ import atheris
 
 with atheris.instrument_imports():
     from plansentry.core.decision import SafeMove
-    from plansentry.runtime.virtual import VirtualRuntime
-    from plansentry.sim.oracle import unsafe_reasons
-    from plansentry.warehouse.assembly import make_guard
-    from plansentry.warehouse.examples import (
+    from plansentry.domains.warehouse.examples import (
         DEFAULT_ROBOT,
         DEFAULT_START_STATION,
         default_order,
     )
-    from plansentry.warehouse.map import default_map
-    from plansentry.warehouse.rules import WarehouseDomain
+    from plansentry.domains.warehouse.kit import make_guard
+    from plansentry.domains.warehouse.map import default_map
+    from plansentry.domains.warehouse.rules import WarehouseDomain
+    from plansentry.domains.warehouse.safety import unsafe_reasons
+    from plansentry.runtime.virtual import VirtualRuntime
 
 WH = default_map()
 DOMAIN = WarehouseDomain(WH)

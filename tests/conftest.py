@@ -1,31 +1,27 @@
-"""Fixtures: the default map, a guard, the default order's context and a plan that passes."""
+"""Fixtures of the generic tests: the toy domain (plansentry.testing), its guard and runtime, a
+context and a plan that passes. Tests under tests/domains/<name>/ override these with their own."""
 
 from __future__ import annotations
 
 import pytest
 
 from plansentry.runtime.virtual import VirtualRuntime
-from plansentry.warehouse.assembly import make_guard
-from plansentry.warehouse.examples import default_order
-from plansentry.warehouse.map import Warehouse, default_map
-from plansentry.warehouse.order import PickContext
-from plansentry.warehouse.rules import WarehouseDomain
-from plansentry.warehouse.schema import Plan, encode_plan
+from plansentry.testing.toy import ToyContext, ToyPlan, toy_kit
 
 
 @pytest.fixture(scope="session")
-def wh() -> Warehouse:
-    return default_map()
+def kit():
+    return toy_kit()
 
 
 @pytest.fixture(scope="session")
-def domain(wh: Warehouse) -> WarehouseDomain:
-    return WarehouseDomain(wh)
+def domain(kit):
+    return kit.domain
 
 
 @pytest.fixture
-def guard(domain: WarehouseDomain):
-    return make_guard(domain=domain)
+def guard(kit):
+    return kit.guard()
 
 
 @pytest.fixture
@@ -34,19 +30,19 @@ def runtime(guard) -> VirtualRuntime:
 
 
 @pytest.fixture(scope="session")
-def ctx(domain: WarehouseDomain, wh: Warehouse) -> PickContext:
-    return domain.context(default_order(wh), "R1", wh.pack_stations["PACK-1"])
+def ctx() -> ToyContext:
+    return ToyContext("T-1", target=7, max_step=3, blocked=frozenset({4}))
 
 
 @pytest.fixture(scope="session")
-def good_plan(domain: WarehouseDomain, ctx: PickContext) -> Plan:
-    from plansentry.warehouse.classical import ClassicalPlanner
-
-    plan = ClassicalPlanner(domain.router).plan(ctx).plan
+def good_plan(kit, ctx) -> ToyPlan:
+    plan = kit.fallbacks[0].plan(ctx).plan
     assert plan is not None
     return plan
 
 
 @pytest.fixture(scope="session")
-def good_bytes(good_plan: Plan) -> bytes:
-    return encode_plan(good_plan)
+def good_bytes(kit, good_plan) -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(kit.codec.plan_to_json(good_plan))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from plansentry.sim.oracle import route_cells, unsafe_reasons
+import os
+import subprocess
+import sys
+
+#: CI runs the suite with CI=true: what may skip on a developer's clone must fail there.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: The fields every FMLI row has, in ``simulate --json`` and ``demo --json`` alike (the issue's list).
 FMLI_ROW_KEYS = frozenset(
@@ -19,4 +24,17 @@ FMLI_ROW_KEYS = frozenset(
     }
 )
 
-__all__ = ["FMLI_ROW_KEYS", "route_cells", "unsafe_reasons"]
+
+def run_cli(args: list[str], stdin: str = "", timeout_s: float = 120) -> tuple[int, str, str]:
+    """``plansentry ARGS`` in a child process, as a user runs it: (exit code, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "plansentry.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+__all__ = ["FMLI_ROW_KEYS", "IN_CI", "run_cli"]

@@ -1,8 +1,11 @@
-"""Import direction: core <- runtime <- planners, warehouse <- sim, telemetry <- report <- cli."""
+"""Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report, testing <- cli <-
+domains. Across: nothing generic imports a domain (the warehouse, or any kit's package); a domain
+imports no other domain. Both are checked on the tree, and on a tree with a deliberate violation."""
 
 from __future__ import annotations
 
 import ast
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -12,42 +15,108 @@ RANK = {
     "core": 0,
     "runtime": 1,
     "planners": 2,
-    "warehouse": 2,
-    "sim": 3,
-    "telemetry": 3,
-    "report": 4,
-    "cli": 5,
+    "telemetry": 2,
+    "report": 3,
+    "testing": 3,
+    "cli": 4,
+    "domains": 5,
 }
 
 
-def layer_of(module: str) -> str:
-    part = module.split(".")[1] if "." in module else ""
-    return "cli" if part.startswith("cli") else part
+def _domain_packages() -> set[str]:
+    """Top-level packages of every installed kit outside plansentry (a third party's domain)."""
+    out = set()
+    for ep in entry_points(group="plansentry.domains"):
+        top = ep.value.split(":")[0].split(".")[0]
+        if top != "plansentry":
+            out.add(top)
+    return out
 
 
-@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
-def test_module_imports_only_lower_layers(path: Path) -> None:
-    """A module imports its own layer or layers to its left, never a peer or one to its right."""
-    rel = path.relative_to(SRC)
-    if len(rel.parts) > 1:
-        own = rel.parts[0]
-    elif rel.stem.startswith("cli"):
-        own = "cli"  # cli.py and its sub-commands (cli_*.py)
-    else:
-        own = ""
-    if own == "":
-        return  # plansentry/__init__.py: the front door re-exports every layer
+def _imports(path: Path) -> list[str]:
+    names = []
     for node in ast.walk(ast.parse(path.read_text())):
-        names = []
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            if not name.startswith("plansentry."):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _layer(parts: tuple[str, ...]) -> str:
+    return parts[0] if len(parts) > 1 else ""
+
+
+def violations(root: Path, domain_packages: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Every import under ``root`` (a ``plansentry`` source tree) that breaks either axis."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        own = _layer(rel.parts)
+        own_domain = rel.parts[1] if own == "domains" and len(rel.parts) > 2 else None
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] in domain_packages:
+                if own != "domains":
+                    found.append(f"{rel}: generic module imports the domain package {name}")
                 continue
-            other = layer_of(name)
-            assert other == own or RANK[other] < RANK[own], f"{rel} imports {name}"
+            if parts[0] != "plansentry" or len(parts) < 2:
+                continue
+            other = parts[1]
+            if other == "domains":
+                if own != "domains":
+                    found.append(f"{rel}: generic module imports the domain {name}")
+                elif len(parts) > 2 and own_domain is not None and parts[2] != own_domain:
+                    found.append(f"{rel}: domain {own_domain} imports another domain, {name}")
+                continue
+            if other not in RANK:
+                continue  # a top-level module of plansentry (none but __init__)
+            if own == "":
+                continue  # plansentry/__init__.py: the front door re-exports generic layers
+            if not (other == own or RANK[other] < RANK[own]):
+                found.append(f"{rel}: imports {name}, a peer or a layer to its right")
+    return found
+
+
+def test_the_tree_keeps_both_axes() -> None:
+    """No module imports a layer to its right, and nothing generic imports a domain."""
+    assert violations(SRC, _domain_packages()) == []
+
+
+def test_the_front_door_imports_no_domain() -> None:
+    """plansentry/__init__.py offers the generic guard; domains are reached by name."""
+    assert not [n for n in _imports(SRC / "__init__.py") if n.startswith("plansentry.domains")]
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        (
+            "telemetry/audit.py",
+            "from plansentry.domains.warehouse.map import Warehouse\n",
+            "generic module imports the domain",
+        ),
+        ("report/fmli.py", "import plansentry_drone.rules\n", "domain package"),
+        ("core/gate.py", "from plansentry.runtime.guard import Guard\n", "layer to its right"),
+        (
+            "domains/warehouse/rules.py",
+            "from plansentry.domains.drone import rules\n",
+            "imports another domain",
+        ),
+    ],
+)
+def test_a_deliberate_violation_is_caught(
+    tmp_path: Path, module: str, source: str, expected: str
+) -> None:
+    """The checker fails on a tree where one module breaks an axis."""
+    for rel in ("core/gate.py", "runtime/guard.py", "telemetry/audit.py", "report/fmli.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    (tmp_path / "domains/warehouse").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "domains/warehouse/rules.py").write_text("")
+    (tmp_path / module).write_text(source)
+    found = violations(tmp_path, {"plansentry_drone"})
+    assert len(found) == 1 and expected in found[0], found
 
 
 def test_core_reads_no_clock_and_does_no_io() -> None:

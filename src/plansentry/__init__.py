@@ -1,11 +1,16 @@
 """plansentry: a runtime guard for LLM planners in robot control loops.
 
 Every decision point gets exactly one plan, on time: the model's, if it passed the gate (bounded
-parse, schema, domain and safety rules), else a deterministic fallback, else a safe move that cannot
-fail. Start with :func:`make_guard` (the warehouse reference domain) and a runtime:
-:class:`VirtualRuntime` (latency as data) or :class:`RealtimeRuntime` (threads and a real clock).
-:func:`simulate` runs a fleet through the guard; :func:`simulation_report` turns it into the FMLI
-matrix.
+parse, schema, the domain's validity and safety rules), else a deterministic fallback's, else the
+domain's safe action, which cannot fail.
+
+The guard knows no domain. A :class:`DomainKit` hands it one: the rules (a :class:`Domain`), the
+fallbacks, the safe action, a :class:`Codec` (context and plan as JSON) and a prompt builder. Get an
+installed kit with :func:`load_kit` (``load_kit("warehouse")``), build a guard with
+``kit.guard()``, and drive it with a runtime: :class:`RealtimeRuntime` (threads and a real clock)
+or :class:`VirtualRuntime` (latency as data). :class:`AuditLog` records every decision for
+:func:`replay`; :class:`GuardMetrics` exports them to Prometheus. ``plansentry.testing`` helps you
+write a kit; ``plansentry.domains.warehouse`` is the reference one.
 """
 
 from plansentry.core.breaker import BreakerConfig
@@ -16,30 +21,47 @@ from plansentry.core.decision import (
     FallbackOutcome,
     SafeMove,
 )
+from plansentry.core.errors import (
+    ConfigError,
+    InputError,
+    KitError,
+    PlannerError,
+    PlansentryError,
+    ReplayError,
+)
 from plansentry.core.failures import BucketMap, FailureMode, RiskBucket, Violation
 from plansentry.core.fsm import TRANSITIONS, Event, State
 from plansentry.core.gate import Domain, Gate, GateConfig, Verdict
-from plansentry.report.fmli import simulation_report
 from plansentry.runtime.clock import Clock, FakeClock, MonotonicClock
-from plansentry.runtime.config import ConfigError, GuardConfig
-from plansentry.runtime.guard import DecisionEvent, DecisionHook, Guard
-from plansentry.runtime.planner import Planner, Prompt, StopToken
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.guard import (
+    DecisionEvent,
+    DecisionHook,
+    Fallback,
+    Guard,
+    VersionedDomain,
+)
+from plansentry.runtime.kit import (
+    HOLD,
+    Codec,
+    DomainKit,
+    DomainPlugin,
+    SafeAction,
+    installed_kits,
+    load_kit,
+    register_kit,
+)
+from plansentry.runtime.planner import Planner, Prompt, PromptBuilder, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.runtime.virtual import VirtualRuntime
-from plansentry.sim.fleet import SimConfig, SimConfigError, SimRun, simulate
-from plansentry.sim.profiles import PROFILES, Profile, ProfileError, load_profile
-from plansentry.telemetry.audit import AuditLog
+from plansentry.telemetry.audit import AuditLog, read_log
+from plansentry.telemetry.metrics import GuardMetrics
 from plansentry.telemetry.replay import replay
-from plansentry.warehouse.assembly import default_config, make_guard
-from plansentry.warehouse.map import MapError, Warehouse, default_map, load_map
-from plansentry.warehouse.order import Order, OrderError, make_order
-from plansentry.warehouse.rules import WarehouseDomain
-from plansentry.warehouse.schema import Pick, Plan, plan_json_schema
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "PROFILES",
+    "HOLD",
     "TRANSITIONS",
     "Arrival",
     "ArrivalKind",
@@ -47,51 +69,47 @@ __all__ = [
     "BreakerConfig",
     "BucketMap",
     "Clock",
+    "Codec",
     "ConfigError",
     "Decision",
     "DecisionEvent",
     "DecisionHook",
     "Domain",
+    "DomainKit",
+    "DomainPlugin",
     "Event",
     "FailureMode",
     "FakeClock",
+    "Fallback",
     "FallbackOutcome",
     "Gate",
     "GateConfig",
     "Guard",
     "GuardConfig",
-    "MapError",
+    "GuardMetrics",
+    "InputError",
+    "KitError",
     "MonotonicClock",
-    "Order",
-    "OrderError",
-    "Pick",
-    "Plan",
     "Planner",
-    "Profile",
-    "ProfileError",
+    "PlannerError",
+    "PlansentryError",
     "Prompt",
+    "PromptBuilder",
     "RealtimeRuntime",
+    "ReplayError",
     "RiskBucket",
+    "SafeAction",
     "SafeMove",
-    "SimConfig",
-    "SimConfigError",
-    "SimRun",
     "State",
     "StopToken",
     "Verdict",
+    "VersionedDomain",
     "Violation",
     "VirtualRuntime",
-    "Warehouse",
-    "WarehouseDomain",
     "__version__",
-    "default_config",
-    "default_map",
-    "load_map",
-    "load_profile",
-    "make_guard",
-    "make_order",
-    "plan_json_schema",
+    "installed_kits",
+    "load_kit",
+    "read_log",
+    "register_kit",
     "replay",
-    "simulate",
-    "simulation_report",
 ]

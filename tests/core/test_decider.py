@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from plansentry.core.decision import Arrival, ArrivalKind, DecisionInput, Fallba
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.fsm import TRANSITIONS, State
 from plansentry.core.gate import Verdict
+from plansentry.testing.toy import STEP_LIMIT
 
 MS = 1_000_000
 S = 1000 * MS
@@ -23,8 +25,8 @@ CFG = DeciderConfig(
 )
 GOOD = Verdict(None, (), "llm-plan")
 BAD = Verdict(FailureMode.SCHEMA, (Violation("schema", FailureMode.SCHEMA, "no"),))
-CLASSICAL = FallbackOutcome("classical", "classical-plan")
-NONE = FallbackOutcome("classical", None, (), "bins unreachable")
+STEPPED = FallbackOutcome("stepper", "stepper-plan")
+NONE = FallbackOutcome("stepper", None, (), "blocked at 3")
 
 
 def inp(
@@ -33,7 +35,7 @@ def inp(
     verdict=GOOD,
     kind=ArrivalKind.OUTPUT,
     latency=10 * MS,
-    fallbacks=(CLASSICAL,),
+    fallbacks=(STEPPED,),
     stuck=0,
 ):
     at = None if kind in (ArrivalKind.TIMEOUT, ArrivalKind.NOT_ASKED) else now + latency
@@ -61,14 +63,14 @@ def test_good_output_is_used() -> None:
 def test_failure_falls_back_and_degrades() -> None:
     """A refused output falls back to the first usable fallback and moves to DEGRADED."""
     d, gs = decide(CFG, GuardState(), inp(0, verdict=BAD))
-    assert (d.source, d.failure_mode, gs.state) == ("classical", FailureMode.SCHEMA, State.DEGRADED)
+    assert (d.source, d.failure_mode, gs.state) == ("stepper", FailureMode.SCHEMA, State.DEGRADED)
     assert d.transitions[0].reason.startswith("schema: no")
 
 
 def test_output_after_the_cutoff_is_a_timeout_even_if_good() -> None:
     """Lateness is judged by the core from the instants, not trusted from the runtime."""
     d, _ = decide(CFG, GuardState(), inp(0, latency=146 * MS))
-    assert d.failure_mode is FailureMode.TIMEOUT and d.source == "classical"
+    assert d.failure_mode is FailureMode.TIMEOUT and d.source == "stepper"
 
 
 def test_hysteresis_needs_k_good_decisions() -> None:
@@ -88,7 +90,7 @@ def test_breaker_opens_to_bypass_and_model_is_not_consulted() -> None:
         _, gs = decide(CFG, gs, inp(i, verdict=BAD))
     assert gs.state is State.BYPASS and not consult(gs, 1 * S) and consult(gs, 6 * S)
     d, gs2 = decide(CFG, gs, inp(S, kind=ArrivalKind.NOT_ASKED))
-    assert d.source == "classical" and not d.consulted and gs2.state is State.BYPASS
+    assert d.source == "stepper" and not d.consulted and gs2.state is State.BYPASS
 
 
 def test_probing_closes_after_probes_and_needs_hysteresis_again() -> None:
@@ -117,14 +119,14 @@ def test_answer_asked_before_the_trip_is_shadow() -> None:
     for i in range(3):
         _, gs = decide(CFG, gs, inp(i, verdict=BAD))
     d, gs2 = decide(CFG, gs, inp(S))
-    assert d.shadow and d.source == "classical" and d.failure_mode is None and gs2 == gs
+    assert d.shadow and d.source == "stepper" and d.failure_mode is None and gs2 == gs
 
 
 def test_no_valid_plan_holds_with_the_safe_move() -> None:
     """With the model refused and no fallback plan, the safe move holds: SAFE_HOLD."""
     d, gs = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(NONE,)))
     assert isinstance(d.plan, SafeMove) and d.source == "safe_move" and gs.state is State.SAFE_HOLD
-    assert "bins unreachable" in d.plan.reason
+    assert "blocked at 3" in d.plan.reason
 
 
 def test_safe_hold_is_left_when_a_plan_exists_again() -> None:
@@ -136,9 +138,9 @@ def test_safe_hold_is_left_when_a_plan_exists_again() -> None:
 
 def test_fallback_with_violations_is_skipped() -> None:
     """A fallback plan that broke a rule is never executed."""
-    broken = FallbackOutcome("classical", "p", (Violation("speed_limit", FailureMode.UNSAFE, "x"),))
-    d, _ = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(broken, CLASSICAL)))
-    assert d.plan == "classical-plan"
+    broken = FallbackOutcome("stepper", "p", (Violation(STEP_LIMIT, FailureMode.UNSAFE, "x"),))
+    d, _ = decide(CFG, GuardState(), inp(0, verdict=BAD, fallbacks=(broken, STEPPED)))
+    assert d.plan == "stepper-plan"
 
 
 def test_stuck_workers_force_the_breaker_open() -> None:
@@ -149,8 +151,6 @@ def test_stuck_workers_force_the_breaker_open() -> None:
 
 def test_config_refuses_nonsense() -> None:
     """recover_after and reserve must make sense."""
-    import pytest
-
     with pytest.raises(ValueError, match="recover_after"):
         DeciderConfig(recover_after=0)
     with pytest.raises(ValueError, match="reserve_ns"):
@@ -169,7 +169,7 @@ def test_any_outcome_sequence_follows_the_table(steps) -> None:
     for outcome, gap in steps:
         now += gap
         asked = consult(gs, now)
-        fallbacks = (NONE,) if outcome == "no_fallback" else (CLASSICAL,)
+        fallbacks = (NONE,) if outcome == "no_fallback" else (STEPPED,)
         if not asked:
             x = inp(now, kind=ArrivalKind.NOT_ASKED, fallbacks=fallbacks)
         elif outcome in ("timeout", "transport"):

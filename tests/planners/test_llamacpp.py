@@ -11,11 +11,11 @@ import pytest
 
 from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Gate
+from plansentry.domains.warehouse.kit import make_guard
+from plansentry.domains.warehouse.prompts import PromptFor
 from plansentry.planners.llamacpp import LlamaCppPlanner, ModelNotFound
 from plansentry.runtime.planner import PlannerStopped, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
-from plansentry.warehouse.assembly import make_guard
-from plansentry.warehouse.prompts import PromptFor
 
 pytestmark = pytest.mark.model
 

@@ -10,11 +10,11 @@ import pytest
 
 from faultproxy import FaultProxy
 from plansentry.core.failures import FailureMode
+from plansentry.domains.warehouse.kit import default_config, make_guard
+from plansentry.domains.warehouse.prompts import PromptFor
 from plansentry.planners.local_server import embedded_server, free_port
 from plansentry.planners.openai_compat import OpenAICompatPlanner, response_format
 from plansentry.runtime.realtime import RealtimeRuntime
-from plansentry.warehouse.assembly import default_config, make_guard
-from plansentry.warehouse.prompts import PromptFor
 
 pytestmark = [pytest.mark.model, pytest.mark.realtime]
 MS = 1_000_000

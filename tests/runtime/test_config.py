@@ -18,19 +18,19 @@ def test_bad_budget_is_refused(budget) -> None:
 
 def test_fallback_slower_than_the_budget_is_refused() -> None:
     """A fallback whose WCET leaves no time for the model fails, naming it."""
-    with pytest.raises(ConfigError, match=r"classical 200 ms"):
-        GuardConfig(budget_ms=150, fallback_wcet_ms={"classical": 200})
+    with pytest.raises(ConfigError, match=r"stepper 200 ms"):
+        GuardConfig(budget_ms=150, fallback_wcet_ms={"stepper": 200})
 
 
 def test_negative_wcet_is_refused() -> None:
     """A fallback's WCET must be positive."""
-    with pytest.raises(ConfigError, match=r"fallback_wcet_ms\.classical"):
-        GuardConfig(fallback_wcet_ms={"classical": -1})
+    with pytest.raises(ConfigError, match=r"fallback_wcet_ms\.stepper"):
+        GuardConfig(fallback_wcet_ms={"stepper": -1})
 
 
 def test_round_trip_through_json() -> None:
     """What the audit log stores rebuilds the same configuration."""
-    cfg = GuardConfig(budget_ms=300, fallback_wcet_ms={"classical": 25})
+    cfg = GuardConfig(budget_ms=300, fallback_wcet_ms={"stepper": 25})
     assert GuardConfig.from_json(cfg.to_json()) == cfg
 
 

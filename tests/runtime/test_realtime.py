@@ -1,19 +1,21 @@
 """The real-time runtime against the real clock. Few tests, bounded, tolerant of a noisy machine:
-each checks a hard promise (on time, bounded threads), not a typical figure."""
+each checks a hard promise (on time, bounded threads), not a typical figure. On the toy domain."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
 import pytest
 
 from plansentry.core.breaker import BreakerConfig
+from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode
 from plansentry.runtime.planner import StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
-from plansentry.warehouse.assembly import default_config, make_guard
+from plansentry.testing.toy import ToyContext
 
 pytestmark = pytest.mark.realtime
 MS = 1_000_000
@@ -21,16 +23,14 @@ SLACK_NS = 2 * MS  # the promise: back by the deadline plus 2 ms
 NO_BREAKER = BreakerConfig(consecutive_failures=10**6, window=10**6, min_calls=10**6)
 
 
-def make(domain, *, budget_ms: float, breaker: BreakerConfig | None = None, workers: int = 4):
-    cfg = default_config(
+def make(kit, *, budget_ms: float, breaker: BreakerConfig | None = None, workers: int = 4):
+    cfg = kit.config(
         budget_ms=budget_ms,
         reserve_ms=3.0,
         wake_margin_ms=1.0,
         **({"breaker": breaker} if breaker else {}),
     )
-    return RealtimeRuntime(
-        make_guard(domain=domain, config=cfg), workers=workers, switch_interval_s=0.0005
-    )
+    return RealtimeRuntime(kit.guard(config=cfg), workers=workers, switch_interval_s=0.0005)
 
 
 def _rss_kib() -> int:
@@ -38,7 +38,7 @@ def _rss_kib() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def test_planner_that_blocks_forever(domain, ctx) -> None:
+def test_planner_that_blocks_forever(kit, ctx) -> None:
     """10,000 decisions against a planner that never returns (like native code that ignores its
     stop token): each back by deadline + 2 ms, threads bounded by the pool, memory flat, the
     breaker held open by the stuck workers."""
@@ -48,7 +48,7 @@ def test_planner_that_blocks_forever(domain, ctx) -> None:
         forever.wait()  # ignores the stop token, like native code that cannot be interrupted
         return b""
 
-    rt = make(domain, budget_ms=40, workers=4)
+    rt = make(kit, budget_ms=40, workers=4)
     threads_before = threading.active_count()
     worst_ns = -(10**12)
     rss_at_1000 = 0
@@ -76,9 +76,7 @@ def test_planner_that_blocks_forever(domain, ctx) -> None:
         forever.set()
 
 
-def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff(
-    domain, ctx
-) -> None:
+def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff(kit, ctx) -> None:
     """With the breaker disabled every decision waits out a stall: on time, timeout, worker freed."""
     stopped = []
 
@@ -86,22 +84,22 @@ def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff
         stopped.append(stop.wait(5.0))
         return b"too late"
 
-    rt = make(domain, budget_ms=35, breaker=NO_BREAKER, workers=2)
+    rt = make(kit, budget_ms=35, breaker=NO_BREAKER, workers=2)
     worst_ns = -(10**12)
     for _ in range(150):
         deadline = time.monotonic_ns() + rt.guard.config.budget_ns
         d = rt.decide_now(ctx, stall, deadline_ns=deadline)
         worst_ns = max(worst_ns, time.monotonic_ns() - deadline)
         assert d.failure_mode in (FailureMode.TIMEOUT, FailureMode.TRANSPORT)
-        assert d.source == "classical"
+        assert d.source == "stepper"
     assert worst_ns <= SLACK_NS, f"worst overrun {worst_ns / MS:.2f} ms"
     time.sleep(0.05)  # let the last worker see its stop token (not a unit-test wait: real threads)
     assert all(stopped) and rt.stuck_workers == 0
 
 
-def test_fast_good_answer_is_used_without_waiting(domain, ctx, good_bytes) -> None:
+def test_fast_good_answer_is_used_without_waiting(kit, ctx, good_bytes) -> None:
     """A planner answering at once is decided at once, long before the deadline."""
-    rt = make(domain, budget_ms=150)
+    rt = make(kit, budget_ms=150)
     d = rt.decide_now(ctx, lambda _c, _s: good_bytes)
     assert d.accepted and d.deadline_ns - d.decided_ns > 100 * MS
 
@@ -113,14 +111,14 @@ def test_fast_good_answer_is_used_without_waiting(domain, ctx, good_bytes) -> No
         (lambda _c, _s: {"plan": 1}, "returned dict"),
     ],
 )
-def test_misbehaving_planner_is_a_transport_failure(domain, ctx, planner, detail: str) -> None:
+def test_misbehaving_planner_is_a_transport_failure(kit, ctx, planner, detail: str) -> None:
     """A planner that raises or returns the wrong type: transport, with what happened."""
-    rt = make(domain, budget_ms=150)
+    rt = make(kit, budget_ms=150)
     d = rt.decide_now(ctx, planner)
     assert d.failure_mode is FailureMode.TRANSPORT and detail in d.violations[0].detail
 
 
-def test_async_planner_is_cancelled_at_the_cutoff(domain, ctx) -> None:
+def test_async_planner_is_cancelled_at_the_cutoff(kit, ctx) -> None:
     """An async planner past its cut-off is cancelled; the decision is on time."""
     cancelled = threading.Event()
 
@@ -132,7 +130,7 @@ def test_async_planner_is_cancelled_at_the_cutoff(domain, ctx) -> None:
             raise
         return b""
 
-    rt = make(domain, budget_ms=40)
+    rt = make(kit, budget_ms=40)
     try:
         d = rt.decide_now(ctx, slow)
         assert d.failure_mode is FailureMode.TIMEOUT and d.on_time
@@ -141,9 +139,9 @@ def test_async_planner_is_cancelled_at_the_cutoff(domain, ctx) -> None:
         rt.close()
 
 
-def test_concurrent_callers_each_get_their_own_decision(domain, ctx, good_bytes) -> None:
+def test_concurrent_callers_each_get_their_own_decision(kit, ctx, good_bytes) -> None:
     """Eight threads deciding at once: eight decisions, distinct sequence numbers, all on time."""
-    rt = make(domain, budget_ms=150, workers=8)
+    rt = make(kit, budget_ms=150, workers=8)
     results = []
 
     def robot() -> None:
@@ -158,28 +156,20 @@ def test_concurrent_callers_each_get_their_own_decision(domain, ctx, good_bytes)
     assert all(d.on_time and d.accepted for d in results)
 
 
-def test_budget_the_runtime_cannot_keep_is_refused(domain) -> None:
-    """Under a 5 ms GIL switch interval a 30 ms budget cannot hold wake-up margins and the fallback."""
-    import sys
-
-    from plansentry.runtime.config import ConfigError
-
+def test_budget_the_runtime_cannot_keep_is_refused(kit) -> None:
+    """Under a 5 ms GIL switch interval an 18 ms budget cannot hold the wake-up margins (17 ms)
+    and the fallback's 1 ms."""
     before = sys.getswitchinterval()
     try:
-        with pytest.raises(ConfigError, match=r"budget_ms \(30\) leaves no time"):
-            RealtimeRuntime(
-                make_guard(domain=domain, config=default_config(budget_ms=30)),
-                switch_interval_s=0.005,
-            )
+        with pytest.raises(ConfigError, match=r"budget_ms \(18\) leaves no time"):
+            RealtimeRuntime(kit.guard(config=kit.config(budget_ms=18)), switch_interval_s=0.005)
     finally:
         sys.setswitchinterval(before)
 
 
-def test_a_late_answer_is_never_used_for_a_later_decision(domain, wh, ctx, good_bytes) -> None:
+def test_a_late_answer_is_never_used_for_a_later_decision(kit, ctx, good_bytes) -> None:
     """An answer that comes after its decision's deadline is dropped: the next decision, for
-    another order, gets its own answer or a fallback, never the late one."""
-    from plansentry.warehouse.order import make_order
-
+    another task, gets its own answer or a fallback, never the late one."""
     release, answering = threading.Event(), threading.Event()
 
     def late(_ctx, _stop: StopToken) -> bytes:
@@ -187,27 +177,27 @@ def test_a_late_answer_is_never_used_for_a_later_decision(domain, wh, ctx, good_
         answering.set()
         return good_bytes  # a good plan, but for the first decision and too late
 
-    rt = make(domain, budget_ms=40, breaker=NO_BREAKER)
+    rt = make(kit, budget_ms=40, breaker=NO_BREAKER)
     try:
         first = rt.decide_now(ctx, late)
         assert first.failure_mode is FailureMode.TIMEOUT and first.on_time
         release.set()
         assert answering.wait(5)  # the late answer is on its way back
-        other = domain.context(make_order("O-2", [("S-9", "D-07-L", 1)], wh), "R1", ctx.start)
+        other = ToyContext("T-2", target=ctx.target, max_step=ctx.max_step, blocked=ctx.blocked)
         second = rt.decide_now(other, lambda _c, _s: b"")
         assert second.failure_mode is FailureMode.EMPTY  # its own (empty) answer, judged alone
-        assert second.source == "classical"
-        assert second.plan.order_id == "O-2"
+        assert second.source == "stepper"
+        assert second.plan.task_id == "T-2"
     finally:
         release.set()
         rt.close()
 
 
-def test_a_flood_of_output_is_refused_on_time(domain, ctx) -> None:
+def test_a_flood_of_output_is_refused_on_time(kit, ctx) -> None:
     """A planner that returns 64 MiB: oversize, a fallback, on time."""
-    rt = make(domain, budget_ms=150, breaker=NO_BREAKER)
+    rt = make(kit, budget_ms=150, breaker=NO_BREAKER)
     try:
         d = rt.decide_now(ctx, lambda _c, _s: b"[" * (64 * 2**20))
-        assert d.failure_mode is FailureMode.OVERSIZE and d.on_time and d.source == "classical"
+        assert d.failure_mode is FailureMode.OVERSIZE and d.on_time and d.source == "stepper"
     finally:
         rt.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from plansentry.core.decision import ArrivalKind
 from plansentry.core.failures import FailureMode
 from plansentry.core.fsm import State
@@ -25,9 +27,9 @@ def test_answer_ready_before_the_decision_point_is_used_at_once(runtime, ctx, go
 
 
 def test_late_answer_times_out_at_the_cutoff(runtime, ctx, good_bytes) -> None:
-    """An answer due after the cut-off: timeout, classical plan, decided at deadline - reserve."""
+    """An answer due after the cut-off: timeout, the fallback's plan, decided at deadline - reserve."""
     d = runtime.decide(ctx, now_ns=0, output=good_bytes, latency_ms=400)
-    assert d.failure_mode is FailureMode.TIMEOUT and d.source == "classical"
+    assert d.failure_mode is FailureMode.TIMEOUT and d.source == "stepper"
     assert d.decided_ns == 145 * MS and d.on_time
 
 
@@ -49,13 +51,11 @@ def test_open_breaker_skips_the_model(runtime, ctx) -> None:
         runtime.decide(ctx, now_ns=i * 1000 * MS, output=b"garbage", latency_ms=1)
     assert runtime.guard.state.state is State.BYPASS
     d = runtime.decide(ctx, now_ns=6000 * MS, output=b"garbage", latency_ms=1)
-    assert not d.consulted and d.source == "classical" and d.decided_ns == 6000 * MS
+    assert not d.consulted and d.source == "stepper" and d.decided_ns == 6000 * MS
 
 
 def test_fake_clock_moves_only_when_told() -> None:
     """FakeClock: sleep advances time instead of waiting; it never goes back."""
-    import pytest
-
     clock = FakeClock(5)
     clock.sleep(0.5)
     assert clock.now_ns() == 5 + 500 * MS

@@ -1,5 +1,6 @@
-"""Prometheus metrics: a real-time guard serves them on 127.0.0.1, scraped over HTTP and read back
-with prometheus-client's own parser."""
+"""Prometheus metrics of a guard on the toy domain: counted in virtual time and read from the
+registry, and served by a real-time guard on 127.0.0.1, scraped over HTTP and read back with
+prometheus-client's own parser."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from plansentry.core.breaker import BreakerConfig
 from plansentry.runtime.realtime import RealtimeRuntime
+from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.telemetry.metrics import GuardMetrics
-from plansentry.warehouse.assembly import default_config, make_guard
-
-pytestmark = pytest.mark.realtime
+from plansentry.testing.toy import ToyContext
 
 
 def scrape(port: int) -> dict[str, list]:
@@ -33,10 +33,34 @@ def value(samples, name: str, **labels) -> float:
     )
 
 
-def test_metrics_endpoint_counts_decisions_latency_state_and_breaker(domain, ctx, good_bytes):
+def sample(metrics: GuardMetrics, source: str, failure_mode: str) -> float | None:
+    labels = {"source": source, "failure_mode": failure_mode}
+    return metrics.registry.get_sample_value("plansentry_decisions_total", labels)
+
+
+def test_toy_decisions_are_counted_by_source_and_failure_mode(kit, ctx, good_bytes) -> None:
+    """The model's plan, the toy fallback's and the safe action are each counted under their own
+    labels, with the domain's fallback name as the source."""
     metrics = GuardMetrics()
-    cfg = default_config(budget_ms=150, breaker=BreakerConfig(consecutive_failures=2))
-    guard = make_guard(domain=domain, config=cfg, hooks=[metrics])
+    rt = VirtualRuntime(kit.guard(hooks=[metrics]))
+    walled_in = ToyContext("T-2", target=2, max_step=1, blocked=frozenset({1}))  # no plan exists
+    unsafe = good_bytes.replace(b'"speed":1.0', b'"speed":5.0')
+    rt.decide(ctx, now_ns=0, output=good_bytes, latency_ms=10)
+    rt.decide(ctx, now_ns=10**9, output=unsafe, latency_ms=10)
+    rt.decide(walled_in, now_ns=2 * 10**9, output=b"{", latency_ms=10)
+    assert sample(metrics, "llm", "none") == 1
+    assert sample(metrics, "stepper", "unsafe") == 1
+    assert sample(metrics, "safe_move", "malformed") == 1
+    state = metrics.registry.get_sample_value("plansentry_state", {"plansentry_state": "SAFE_HOLD"})
+    assert state == 1
+
+
+@pytest.mark.realtime
+def test_metrics_endpoint_counts_decisions_latency_state_and_breaker(kit, ctx, good_bytes):
+    """Scraped over HTTP: decisions by label, latency and gate time, the state and the trip."""
+    metrics = GuardMetrics()
+    cfg = kit.config(budget_ms=150, breaker=BreakerConfig(consecutive_failures=2))
+    guard = kit.guard(config=cfg, hooks=[metrics])
     rt = RealtimeRuntime(guard, workers=2)
     port = metrics.serve(0)
     try:
@@ -51,8 +75,8 @@ def test_metrics_endpoint_counts_decisions_latency_state_and_breaker(domain, ctx
         rt.close()
     d = families["plansentry_decisions"]
     assert value(d, "plansentry_decisions_total", source="llm", failure_mode="none") == 3
-    assert value(d, "plansentry_decisions_total", source="classical", failure_mode="malformed") == 2
-    assert value(d, "plansentry_decisions_total", source="classical", failure_mode="not_asked") == 1
+    assert value(d, "plansentry_decisions_total", source="stepper", failure_mode="malformed") == 2
+    assert value(d, "plansentry_decisions_total", source="stepper", failure_mode="not_asked") == 1
     assert value(families["plansentry_late_decisions"], "plansentry_late_decisions_total") == 0
     lat = families["plansentry_model_latency_seconds"]
     assert value(lat, "plansentry_model_latency_seconds_count") == 5
@@ -65,6 +89,7 @@ def test_metrics_endpoint_counts_decisions_latency_state_and_breaker(domain, ctx
 
 
 def test_two_guards_do_not_collide() -> None:
+    """Each GuardMetrics has its own registry: one guard's count is not another's."""
     a, b = GuardMetrics(), GuardMetrics()
     a.decisions.labels("llm", "none").inc()
     assert (

@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import final
 
+from plansentry.core.errors import ConfigError
+
 _NS_PER_S = 1_000_000_000
 
 
@@ -50,24 +52,24 @@ class BreakerConfig:
         for name in ("consecutive_failures", "window", "min_calls", "probes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"breaker.{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"breaker.{name} must be an integer >= 1, got {value!r}")
         for name in ("failure_rate", "slow_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value <= 1):
-                raise ValueError(f"breaker.{name} must be in (0, 1], got {value!r}")
+                raise ConfigError(f"breaker.{name} must be in (0, 1], got {value!r}")
         for name in ("slow_call_ms", "cooldown_s", "max_cooldown_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"breaker.{name} must be finite and > 0, got {value!r}")
+                raise ConfigError(f"breaker.{name} must be finite and > 0, got {value!r}")
         if not (math.isfinite(self.backoff) and self.backoff >= 1):
-            raise ValueError(f"breaker.backoff must be finite and >= 1, got {self.backoff!r}")
+            raise ConfigError(f"breaker.backoff must be finite and >= 1, got {self.backoff!r}")
         if self.max_cooldown_s < self.cooldown_s:
-            raise ValueError(
+            raise ConfigError(
                 f"breaker.max_cooldown_s ({self.max_cooldown_s}) must be >= "
                 f"breaker.cooldown_s ({self.cooldown_s})"
             )
         if self.min_calls > self.window:
-            raise ValueError(
+            raise ConfigError(
                 f"breaker.min_calls ({self.min_calls}) must be <= breaker.window ({self.window})"
             )
 

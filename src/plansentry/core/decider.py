@@ -27,6 +27,7 @@ from plansentry.core.decision import (
     DecisionInput,
     SafeMove,
 )
+from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.fsm import Event, State, Transition, fire
 
@@ -41,22 +42,24 @@ class DeciderConfig:
     ``recover_after``: good decisions in a row that bring DEGRADED back to NOMINAL (hysteresis).
     ``reserve_ns``: time kept back before the deadline for the gate and hand-over.
     ``max_stuck_workers``: abandoned planner calls still running that force the breaker open.
+    ``safe_action``: the name of the domain's terminal safe action (the :class:`SafeMove`'s).
     """
 
     recover_after: int = 5
     reserve_ns: int = 5_000_000
     max_stuck_workers: int = 4
     breaker: BreakerConfig = field(default_factory=BreakerConfig)
+    safe_action: str = "hold"
 
     def __post_init__(self) -> None:
         for name in ("recover_after", "max_stuck_workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if isinstance(self.reserve_ns, bool) or not isinstance(self.reserve_ns, int):
-            raise ValueError(f"reserve_ns must be an integer, got {self.reserve_ns!r}")
+            raise ConfigError(f"reserve_ns must be an integer, got {self.reserve_ns!r}")
         if self.reserve_ns < 0:
-            raise ValueError(f"reserve_ns must be >= 0, got {self.reserve_ns!r}")
+            raise ConfigError(f"reserve_ns must be >= 0, got {self.reserve_ns!r}")
 
 
 @final
@@ -222,7 +225,7 @@ def decide(
     chosen: PlanT | SafeMove
     if plan is None:
         chain = "; ".join(f"{f.name}: {f.detail or 'no plan'}" for f in inp.fallbacks)
-        chosen = SafeMove(chain or "no fallbacks")
+        chosen = SafeMove(chain or "no fallbacks", cfg.safe_action)
         step.go(Event.NO_VALID_PLAN, f"safe move ({chosen.reason})")
     else:
         chosen = plan

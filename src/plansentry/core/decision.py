@@ -58,9 +58,12 @@ class Arrival:
 @final
 @dataclass(frozen=True, slots=True)
 class SafeMove:
-    """The terminal fallback: stop where you stand and hold. It needs no plan, so it cannot fail."""
+    """The terminal fallback: the domain's safe action (``action``: a picker stops and holds, a
+    drone lands where it is). It needs no plan, so it cannot fail. ``reason`` says why every plan
+    before it was unusable."""
 
     reason: str
+    action: str = "hold"
 
 
 @final

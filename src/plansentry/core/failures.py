@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import final
 
+from plansentry.core.errors import ConfigError
+
 
 @final
 class FailureMode(enum.Enum):
@@ -65,7 +67,7 @@ class BucketMap:
     """Risk bucket of every failure mode; defaults from :data:`DEFAULT_BUCKETS`.
 
     ``BucketMap.from_names({"timeout": "B"})`` remaps one mode and keeps the others. Unknown mode
-    or bucket names raise :class:`ValueError` naming the bad key, at construction.
+    or bucket names raise :class:`~plansentry.core.errors.ConfigError` naming the bad key, at construction.
     """
 
     buckets: Mapping[FailureMode, RiskBucket] = field(default_factory=lambda: DEFAULT_BUCKETS)
@@ -76,13 +78,13 @@ class BucketMap:
         modes = {m.value: m for m in FailureMode}
         for name, bucket in overrides.items():
             if name not in modes:
-                raise ValueError(
+                raise ConfigError(
                     f"buckets: unknown failure mode {name!r}; known: {', '.join(sorted(modes))}"
                 )
             try:
                 merged[modes[name]] = RiskBucket(bucket)
             except ValueError:
-                raise ValueError(
+                raise ConfigError(
                     f"buckets.{name}: unknown risk bucket {bucket!r}; use 'A', 'B' or 'C'"
                 ) from None
         return cls(MappingProxyType(merged))

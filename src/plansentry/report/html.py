@@ -29,8 +29,14 @@ matplotlib.use("Agg")  # no display: draw to files
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from plansentry.report.fmli import histogram_json
-from plansentry.sim.fleet import LATENCY_BIN_MS, SLACK_BIN_MS, latency_bin, slack_bin
+from plansentry.core.errors import InputError
+from plansentry.report.stats import (
+    LATENCY_BIN_MS,
+    SLACK_BIN_MS,
+    histogram_json,
+    latency_bin,
+    slack_bin,
+)
 
 matplotlib.rcParams.update(
     {
@@ -53,7 +59,7 @@ STATE_COLOURS: Final = {
 STATE_ORDER: Final = ("NOMINAL", "DEGRADED", "PROBING", "BYPASS", "SAFE_HOLD")
 
 
-class ReportError(ValueError):
+class ReportError(InputError):
     """A document the report cannot read; the message says what is missing."""
 
 

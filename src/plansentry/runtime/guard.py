@@ -48,10 +48,14 @@ class VersionedDomain(Domain[PlanT, _CtxContra], Protocol[PlanT, _CtxContra]):
 
 class Fallback(Protocol[PlanT, _CtxContra]):
     """A deterministic planner behind the model. ``plan`` must not raise (a raise is caught and
-    counted as no plan) and must finish within its declared worst-case time."""
+    counted as no plan) and must finish within ``wcet_ms``, its declared worst-case time, which the
+    guard reserves from every budget."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def wcet_ms(self) -> float: ...
 
     def plan(self, ctx: _CtxContra) -> FallbackOutcome[PlanT]: ...
 
@@ -85,13 +89,15 @@ class Guard(Generic[PlanT, CtxT]):
         *,
         config: GuardConfig | None = None,
         hooks: Sequence[DecisionHook] = (),
+        safe_action: str = "hold",
     ) -> None:
         self.config = config if config is not None else GuardConfig()
         self.domain = domain
         self.gate: Gate[PlanT, CtxT] = Gate(domain, self.config.gate)
         self.fallbacks = tuple(fallbacks)
         self.hooks = list(hooks)
-        self._decider = self.config.decider
+        self.safe_action = safe_action
+        self._decider = replace(self.config.decider, safe_action=safe_action)
         self._state = GuardState()
         self._seq = 0
         self._lock = threading.Lock()

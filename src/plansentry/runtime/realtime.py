@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
+from plansentry.core.errors import ConfigError
 from plansentry.runtime.clock import Clock, MonotonicClock
-from plansentry.runtime.config import ConfigError
 from plansentry.runtime.guard import Guard
 from plansentry.runtime.planner import Planner, StopToken
 

@@ -6,8 +6,13 @@ survives a ``kill -9`` of the process. Surviving a power cut needs ``fsync=True`
 decision, milliseconds on most disks). A crash can at most leave the last line incomplete;
 :func:`read_log` reports such a torn tail and never treats it as a record.
 
-Format (``plansentry-audit/1``): a ``header`` line (configuration, map identity) at each start, then
-``decision`` lines (inputs needed for replay, and the decision) and ``reset`` lines.
+Format (``plansentry-audit/2``): a ``header`` line at each start (the domain kit's identity:
+name, rules version and parameters; the guard's configuration), then ``decision`` lines (the inputs
+replay needs, and the decision) and ``reset`` lines. Plans and contexts are written by the kit's
+codec, so the log serves any domain.
+
+A log reopened after a crash that tore its last line starts its next record on a new line: the torn
+fragment stays a line of its own, which every reader reports and skips.
 """
 
 from __future__ import annotations
@@ -22,16 +27,11 @@ import msgspec
 
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionEvent
-from plansentry.telemetry.records import arrival_json, context_json, decision_json
-from plansentry.warehouse.map import Warehouse
+from plansentry.runtime.kit import DomainKit
+from plansentry.telemetry.records import arrival_json, decision_json
 
-FORMAT: Final = "plansentry-audit/1"
+FORMAT: Final = "plansentry-audit/2"
 _ENCODER: Final = msgspec.json.Encoder()
-
-
-def map_identity(wh: Warehouse, path: str | None) -> dict[str, Any]:
-    """How replay finds the same map: its path (``None``: the embedded default) and version."""
-    return {"name": wh.name, "version": wh.version, "path": path}
 
 
 @final
@@ -46,25 +46,26 @@ class AuditLog:
         self,
         path: str | Path,
         *,
-        wh: Warehouse,
+        kit: DomainKit[Any, Any],
         config: GuardConfig,
-        map_path: str | None = None,
         fsync: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.wh = wh
+        self.kit = kit
         self.fsync = fsync
         self._max_text = config.gate.max_bytes
         self._buckets = config.buckets
         self._lock = threading.Lock()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         self.records = 0
+        if _ends_torn(self._fd):
+            os.write(self._fd, b"\n")  # the torn fragment of a crash stays a line of its own
         header = {
             "type": "header",
             "format": FORMAT,
+            "domain": kit.identity(),
             "config": config.to_json(),
-            "map": map_identity(wh, map_path),
             **({"meta": meta} if meta else {}),
         }
         self._write(header)
@@ -85,10 +86,10 @@ class AuditLog:
         self._write(
             {
                 "type": "decision",
-                "context": context_json(event.ctx, self.wh),
+                "context": self.kit.codec.context_to_json(event.ctx),
                 "arrival": arrival_json(event.arrival, self._max_text),
                 "stuck_workers": event.stuck_workers,
-                "decision": decision_json(d, self._buckets),
+                "decision": decision_json(d, self._buckets, self.kit),
             }
         )
 
@@ -106,6 +107,12 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ends_torn(fd: int) -> bool:
+    """Whether the file open at ``fd`` is non-empty and does not end with a newline."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
 
 @final

@@ -1,24 +1,19 @@
-"""Decisions, arrivals and contexts as JSON, the one format of the audit log, ``check`` and replay."""
+"""Decisions and arrivals as JSON: the one format of the audit log, ``check``, replay and the service.
+
+Nothing here knows a domain: plans and contexts go through the kit (its codec).
+"""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from plansentry.core.decision import Arrival, ArrivalKind, Decision, SafeMove
+from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.core.failures import BucketMap
-from plansentry.warehouse.map import Warehouse
-from plansentry.warehouse.order import Order, PickContext, order_from_json
-from plansentry.warehouse.schema import Plan, plan_to_builtins
+from plansentry.runtime.kit import DomainKit
 
 
-def plan_json(plan: Plan | SafeMove) -> dict[str, Any]:
-    if isinstance(plan, SafeMove):
-        return {"safe_move": {"action": "hold", "reason": plan.reason}}
-    return plan_to_builtins(plan)
-
-
-def decision_json(d: Decision[Plan], buckets: BucketMap) -> dict[str, Any]:
+def decision_json(d: Decision[Any], buckets: BucketMap, kit: DomainKit[Any, Any]) -> dict[str, Any]:
     """The decision as JSON: everything that replay must reproduce, plus timings."""
     mode = d.failure_mode
     return {
@@ -30,7 +25,7 @@ def decision_json(d: Decision[Plan], buckets: BucketMap) -> dict[str, Any]:
         "bucket": buckets[mode].value if mode is not None else None,
         "violations": [v.to_json() for v in d.violations],
         "repairs": list(d.repairs),
-        "plan": plan_json(d.plan),
+        "plan": kit.plan_json(d.plan),
         "state_before": d.state_before.value,
         "state_after": d.state_after.value,
         "transitions": [t.to_json() for t in d.transitions],
@@ -80,13 +75,3 @@ def arrival_from_json(data: dict[str, Any]) -> Arrival:
         detail=str(data.get("detail", "")),
         asked_version=str(data.get("asked_version", "")),
     )
-
-
-def context_json(ctx: PickContext, wh: Warehouse) -> dict[str, Any]:
-    x, y = wh.xy(ctx.start)
-    return {"order": ctx.order.to_json(), "robot_id": ctx.robot_id, "start": [x, y]}
-
-
-def order_and_start(data: dict[str, Any], wh: Warehouse) -> tuple[Order, str, int]:
-    x, y = data["start"]
-    return order_from_json(data["order"], wh), str(data["robot_id"]), wh.cell(x, y)

@@ -1,6 +1,9 @@
 """Replay: run every logged decision through the core again and count where it decides otherwise.
 
-Each ``header`` starts a fresh guard with the logged configuration and map; each ``decision`` is
+Each ``header`` starts a fresh guard with the logged configuration, from the domain kit the header
+names, rebuilt under the rules version it names (:func:`~plansentry.runtime.kit.load_kit`); a kit
+that is not installed, or no longer has those rules, stops the replay with a
+:class:`~plansentry.core.errors.ReplayError` that says so. Each ``decision`` is
 re-run with its logged inputs (context, arrival, instants) through :meth:`Guard.finish`, so the gate,
 the fallbacks, the breaker and the state machine all run again. Timing measurements (the gate's own
 run time) differ by machine and are not compared; everything else must match exactly.
@@ -15,20 +18,12 @@ from typing import Any, final
 
 import msgspec
 
+from plansentry.core.errors import KitError, ReplayError
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import Guard
+from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.telemetry.audit import FORMAT, read_log
-from plansentry.telemetry.records import (
-    TIMING_ONLY,
-    arrival_from_json,
-    decision_json,
-    order_and_start,
-)
-from plansentry.warehouse.assembly import make_guard
-from plansentry.warehouse.map import default_map, load_map
-from plansentry.warehouse.order import PickContext
-from plansentry.warehouse.rules import WarehouseDomain
-from plansentry.warehouse.schema import Plan
+from plansentry.telemetry.records import TIMING_ONLY, arrival_from_json, decision_json
 
 
 @final
@@ -53,37 +48,44 @@ class ReplayResult:
         return not self.differences and not self.bad_lines
 
 
-class ReplayError(ValueError):
-    """A log that cannot be replayed (no header, unknown format, missing map)."""
+def kit_identity(header: dict[str, Any]) -> dict[str, Any]:
+    """The kit identity a header names (``name``, ``rules_version``, ``params``)."""
+    fmt = header.get("format")
+    if fmt != FORMAT:
+        raise ReplayError(f"unknown log format {fmt!r}; this version reads {FORMAT!r}")
+    domain = header.get("domain")
+    if not isinstance(domain, dict) or not isinstance(domain.get("name"), str):
+        raise ReplayError("the header names no domain kit")
+    return domain
 
 
-def _guard_for(header: dict[str, Any]) -> tuple[Guard[Plan, PickContext], WarehouseDomain]:
-    if header.get("format") != FORMAT:
-        raise ReplayError(f"unknown log format {header.get('format')!r}; expected {FORMAT!r}")
-    config = GuardConfig.from_json(header["config"])
-    where = header["map"].get("path")
-    wh = default_map() if where is None else load_map(where)
-    if wh.version != header["map"]["version"]:
-        raise ReplayError(
-            f"map {where or 'default'} is version {wh.version!r}, the log used "
-            f"{header['map']['version']!r}"
+def guard_for(header: dict[str, Any]) -> tuple[Guard[Any, Any], DomainKit[Any, Any]]:
+    """The guard a header describes: its kit, rebuilt under the logged rules, and its config."""
+    ident = kit_identity(header)
+    try:
+        kit = load_kit(
+            ident["name"],
+            rules_version=ident.get("rules_version"),
+            params=ident.get("params") or {},
         )
-    domain = WarehouseDomain(wh)
-    return make_guard(config=config, domain=domain), domain
+    except KitError as exc:
+        raise ReplayError(f"cannot rebuild the guard that wrote this log: {exc}") from None
+    config = GuardConfig.from_json(header["config"])
+    return kit.guard(config=config), kit
 
 
 def replay(path: str | Path) -> ReplayResult:
     """Replay the log at ``path``; see the module docstring."""
     contents = read_log(path)
     result = ReplayResult(torn_tail=contents.torn_tail, bad_lines=contents.bad_lines)
-    guard: Guard[Plan, PickContext] | None = None
-    domain: WarehouseDomain | None = None
+    guard: Guard[Any, Any] | None = None
+    kit: DomainKit[Any, Any] | None = None
     for rec in contents.records:
         kind = rec["type"]
         if kind == "header":
-            guard, domain = _guard_for(rec)
+            guard, kit = guard_for(rec)
             continue
-        if guard is None or domain is None:
+        if guard is None or kit is None:
             raise ReplayError(f"{path}: a {kind} record comes before any header")
         if kind == "reset":
             guard.reset(str(rec.get("reason", "")))
@@ -92,8 +94,7 @@ def replay(path: str | Path) -> ReplayResult:
             continue
         result.decisions += 1
         logged = rec["decision"]
-        order, robot_id, start = order_and_start(rec["context"], domain.wh)
-        ctx = domain.context(order, robot_id, start)
+        ctx = kit.codec.context_from_json(rec["context"])
         decided_ns = int(logged["decided_ns"])
         again = guard.finish(
             ctx,
@@ -107,7 +108,7 @@ def replay(path: str | Path) -> ReplayResult:
         )
         # Compare in the log's own form: as JSON, where tuples are lists.
         replayed = msgspec.json.decode(
-            msgspec.json.encode(decision_json(again, guard.config.buckets))
+            msgspec.json.encode(decision_json(again, guard.config.buckets, kit))
         )
         for key in sorted(set(logged) | set(replayed)):
             if key in TIMING_ONLY:

@@ -1,0 +1,138 @@
+"""The ``plansentry`` command: one parser, generic commands, and the commands installed kits add.
+
+Generic commands serve any installed domain kit:
+
+- ``check [FILE] --domain NAME``: judge model outputs (JSON lines) as the guard would;
+- ``replay LOG``: re-run an audit log through the core, with the kit its header names;
+- ``fsm [--mermaid]``: the state machine's transition table;
+- ``report DOC``: one self-contained HTML report of any document a command wrote;
+- ``kits``: the installed domain kits and their rules versions.
+
+A kit's plugin may add its own commands (``DomainPlugin.add_commands``): the warehouse adds
+``demo``, ``simulate``, ``sweep`` and ``example-order``.
+
+Every error a user can cause (a :class:`~plansentry.core.errors.PlansentryError`, a file that cannot
+be read) prints one line, ``plansentry: error: ...``, and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from plansentry.core.errors import PlansentryError
+from plansentry.core.fsm import TRANSITIONS, mermaid
+from plansentry.runtime import kit as kits
+from plansentry.telemetry.replay import replay
+
+
+def cmd_fsm(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.mermaid:
+        out.write(mermaid())
+        return 0
+    width = max(len(s.value) for s, _ in TRANSITIONS)
+    for (state, event), target in TRANSITIONS.items():
+        out.write(f"{state.value:<{width}}  --{event.value}-->  {target.value}\n")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
+    result = replay(args.log)
+    for diff in result.differences[: args.show]:
+        out.write(
+            f"seq {diff.seq}: {diff.field}: logged {diff.logged!r}, replayed {diff.replayed!r}\n"
+        )
+    for number, why in result.bad_lines:
+        out.write(f"line {number}: unreadable record: {why}\n")
+    if result.torn_tail:
+        out.write("last line is incomplete (a write cut short by a crash); not replayed\n")
+    out.write(f"{result.decisions} decisions replayed, {len(result.differences)} differences\n")
+    return 0 if result.ok else 1
+
+
+def cmd_kits(args: argparse.Namespace, out: IO[str]) -> int:
+    for name in kits.installed_kits():
+        try:
+            found = kits.plugin(name)
+        except PlansentryError as exc:
+            out.write(f"{name}: {exc}\n")
+            continue
+        out.write(f"{name}: {found.summary} (rules {', '.join(found.rules_versions)})\n")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import check
+
+    return check.run(args, out)
+
+
+def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import report
+
+    return report.run(args, out)
+
+
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The whole parser: generic commands, then each installed kit's (``plugins``)."""
+    from plansentry.cli import check, report
+
+    p = argparse.ArgumentParser(prog="plansentry", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="judge model outputs (JSON lines) as the guard would")
+    check.add_arguments(c)
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("replay", help="re-run an audit log through the core; exit 1 on differences")
+    r.add_argument("log")
+    r.add_argument("--show", type=int, default=20, help="differences to print (default 20)")
+    r.set_defaults(func=cmd_replay)
+
+    f = sub.add_parser("fsm", help="print the state machine's transition table")
+    f.add_argument("--mermaid", action="store_true", help="as a Mermaid state diagram")
+    f.set_defaults(func=cmd_fsm)
+
+    h = sub.add_parser("report", help="one self-contained HTML report from a JSON document")
+    report.add_arguments(h)
+    h.set_defaults(func=cmd_report)
+
+    k = sub.add_parser("kits", help="list the installed domain kits")
+    k.set_defaults(func=cmd_kits)
+
+    if plugins:
+        _add_kit_commands(sub)
+    return p
+
+
+def _add_kit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Each installed kit's own commands. A kit that fails to load is named on stderr and skipped:
+    the generic commands still work."""
+    for name in kits.installed_kits():
+        try:
+            found = kits.plugin(name)
+            if found.add_commands is not None:
+                found.add_commands(sub)
+        except (PlansentryError, argparse.ArgumentError) as exc:
+            print(f"plansentry: warning: domain kit {name!r}: {exc}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args, sys.stdout)
+    except PlansentryError as exc:
+        print(f"plansentry: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"plansentry: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The warehouse as a domain kit: its rules, classical fallback, safe action, codec and prompts.
+
+``warehouse_kit()`` builds the kit for a map; the ``warehouse`` entry point (:mod:`.plugin`) builds it
+from an audit log's header (``params``: the map's path, ``None`` for the embedded default, and the
+map version the log was written on, which must match).
+
+Rules versions (the identity in every audit log's header):
+
+- ``warehouse-rules/1``: freshness, validity (robot, bins, coverage, end station) and safety (closed
+  and staff-only zones, via-points on floor cells, routes that exist, speed limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from plansentry.core.errors import ConfigError, InputError
+from plansentry.domains.warehouse.classical import DECLARED_WCET_MS, ClassicalPlanner
+from plansentry.domains.warehouse.classical import NAME as CLASSICAL
+from plansentry.domains.warehouse.examples import (
+    DEFAULT_ROBOT,
+    DEFAULT_START_STATION,
+    default_order,
+)
+from plansentry.domains.warehouse.map import Warehouse, default_map, load_map
+from plansentry.domains.warehouse.order import OrderError, PickContext, order_from_json
+from plansentry.domains.warehouse.plugin import NAME, RULES_VERSIONS
+from plansentry.domains.warehouse.prompts import PromptFor
+from plansentry.domains.warehouse.rules import RULES, WarehouseDomain
+from plansentry.domains.warehouse.schema import Plan, plan_to_builtins
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.guard import DecisionHook, Guard
+from plansentry.runtime.kit import HOLD, DomainKit
+
+
+class WarehouseCodec:
+    """Picking contexts and plans as JSON.
+
+    A context is ``{"order": {...}, "robot_id": "R1", "start": [x, y]}``; ``start`` may also name a
+    pack station (``"PACK-1"``). A plan is the schema's JSON (:class:`~.schema.Plan`).
+    """
+
+    def __init__(self, domain: WarehouseDomain) -> None:
+        self.domain = domain
+        self.wh = domain.wh
+
+    def context_to_json(self, ctx: PickContext) -> dict[str, Any]:
+        x, y = self.wh.xy(ctx.start)
+        return {"order": ctx.order.to_json(), "robot_id": ctx.robot_id, "start": [x, y]}
+
+    def context_from_json(self, data: Mapping[str, Any]) -> PickContext:
+        if not isinstance(data, Mapping):
+            raise InputError(f"context: expected an object, got {type(data).__name__}")
+        for key in ("order", "robot_id", "start"):
+            if key not in data:
+                raise InputError(f"context.{key}: missing")
+        robot = data["robot_id"]
+        if not isinstance(robot, str) or not robot:
+            raise InputError(f"context.robot_id: expected a non-empty string, got {robot!r}")
+        return self.domain.context(
+            order_from_json(data["order"], self.wh), robot, self._start(data["start"])
+        )
+
+    def _start(self, value: Any) -> int:
+        wh = self.wh
+        if isinstance(value, str):
+            if value not in wh.pack_stations:
+                raise InputError(f"context.start: no pack station {value!r} on map {wh.name}")
+            return wh.pack_stations[value]
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            x, y = value
+            if not wh.in_bounds(x, y) or wh.cell(x, y) not in wh.free:
+                raise InputError(f"context.start: [{x}, {y}] is not a floor cell of map {wh.name}")
+            return wh.cell(x, y)
+        raise InputError(f"context.start: expected [x, y] or a pack station, got {value!r}")
+
+    def plan_to_json(self, plan: Plan) -> dict[str, Any]:
+        return plan_to_builtins(plan)
+
+    def plan_from_json(self, data: Mapping[str, Any]) -> Plan:
+        try:
+            return msgspec.convert(data, Plan)
+        except msgspec.ValidationError as exc:
+            raise InputError(f"plan: {exc}") from None
+
+
+def warehouse_kit(
+    wh: Warehouse | None = None,
+    *,
+    map_path: str | None = None,
+    rules_version: str | None = None,
+    domain: WarehouseDomain | None = None,
+) -> DomainKit[Plan, PickContext]:
+    """The kit for ``wh`` (or ``domain``'s map, the map at ``map_path``, the embedded default).
+
+    ``map_path`` is what the audit log records, so that replay loads the same map; a kit built from
+    a :class:`Warehouse` object without its path replays against the embedded default map.
+    """
+    version = rules_version or RULES_VERSIONS[0]
+    if version not in RULES_VERSIONS:
+        raise ConfigError(
+            f"warehouse rules {version!r} unknown; this version has {', '.join(RULES_VERSIONS)}"
+        )
+    if domain is None:
+        if wh is None:
+            wh = load_map(map_path) if map_path is not None else default_map()
+        domain = WarehouseDomain(wh)
+    wh = domain.wh
+    example: dict[str, Any] = {}
+    if DEFAULT_START_STATION in wh.pack_stations:
+        try:
+            order = default_order(wh)
+        except OrderError:
+            pass  # a map without the example's bins: check then needs each record's own context
+        else:
+            example = {
+                "order": order.to_json(),
+                "robot_id": DEFAULT_ROBOT,
+                "start": DEFAULT_START_STATION,
+            }
+    return DomainKit(
+        name=NAME,
+        rules_version=version,
+        domain=domain,
+        codec=WarehouseCodec(domain),
+        fallbacks=(ClassicalPlanner(domain.router),),
+        safe_action=HOLD,
+        prompt=PromptFor(wh),
+        rules=RULES,
+        example_context=example,
+        params={"map": map_path, "map_version": wh.version},
+    )
+
+
+def make_kit(
+    *, rules_version: str | None = None, map: str | None = None, map_version: str | None = None
+) -> DomainKit[Plan, PickContext]:
+    """The plugin's factory: the kit for the map at ``map`` (``None``: the embedded default),
+    which must be at ``map_version`` when one is given (a log's header gives it)."""
+    kit = warehouse_kit(map_path=map, rules_version=rules_version)
+    have = kit.params["map_version"]
+    if map_version is not None and have != map_version:
+        raise ConfigError(
+            f"map {map or 'default'} is version {have!r}, the log was written on {map_version!r}"
+        )
+    return kit
+
+
+def default_config(**overrides: Any) -> GuardConfig:
+    """The guard configuration for the warehouse: defaults plus the classical planner's WCET."""
+    kw: dict[str, Any] = {"fallback_wcet_ms": {CLASSICAL: DECLARED_WCET_MS}}
+    kw.update(overrides)
+    return GuardConfig(**kw)
+
+
+def make_guard(
+    wh: Warehouse | None = None,
+    *,
+    config: GuardConfig | None = None,
+    hooks: Sequence[DecisionHook] = (),
+    domain: WarehouseDomain | None = None,
+) -> Guard[Plan, PickContext]:
+    """A guard with the warehouse rules and the classical planner as its one fallback."""
+    kit = warehouse_kit(wh, domain=domain)
+    return kit.guard(config=config if config is not None else default_config(), hooks=hooks)

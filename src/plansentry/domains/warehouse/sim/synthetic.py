@@ -1,0 +1,202 @@
+"""A synthetic model that writes real text: good plans as JSON, and the faults of a profile.
+
+Given the best plan for an order (:class:`~plansentry.domains.warehouse.optimal.OptimalPlanner`), one call
+draws, from the random generator it is handed, a fault (or none), a latency and the bytes the model
+returns. The bytes are what a language model would send: JSON from the plan schema, broken the way
+models break it. Nothing is a label the guard could read: the gate sees only the text.
+
+Good plans carry route-quality noise: with probability ``route_noise`` two neighbouring picks are
+swapped (a longer route), and the speed is then the limit of the new route, so a good plan is always
+valid and safe (``tests/sim/test_synthetic.py`` checks that with the independent safety checker).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any, Final, final
+
+import msgspec
+from msgspec.structs import replace
+
+from plansentry.domains.warehouse.order import PickContext
+from plansentry.domains.warehouse.router import UNREACHABLE, Router
+from plansentry.domains.warehouse.schema import Plan, encode_plan, plan_to_builtins
+from plansentry.domains.warehouse.sim.profiles import FAULTS, Profile
+
+MALFORMED_KINDS: Final = ("truncated", "trailing_comma", "unbalanced", "prose", "fence")
+SCHEMA_KINDS: Final = ("missing_field", "wrong_type", "out_of_range", "extra_field")
+UNSAFE_KINDS: Final = ("over_speed", "staff_via", "closed_via")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One call of the synthetic model.
+
+    ``text`` is ``None`` when the call returns nothing (``transport``; a ``stall`` with no
+    ``stall_s``). ``latency_s`` is ``None`` when it never returns. ``fault`` and ``kind`` are what was
+    injected: the simulator's ground truth for accounting, never shown to the guard.
+    """
+
+    fault: str
+    kind: str
+    text: bytes | None
+    latency_s: float | None
+    error: str = ""
+
+
+@final
+class SyntheticModel:
+    """Draws model calls for a profile on one map."""
+
+    def __init__(self, profile: Profile, router: Router) -> None:
+        self.profile = profile
+        self.router = router
+        wh = router.wh
+        # Cumulative fault rates, in FAULTS order, for one uniform draw per call.
+        acc, table = 0.0, []
+        for fault in FAULTS:
+            rate = profile.rate(fault)
+            if rate > 0:
+                acc += rate
+                table.append((acc, fault))
+        self._faults = tuple(table)
+        self._staff_cells = sorted(
+            c for z in wh.zones.values() if z.kind == "staff_only" for c in z.cells
+        )
+        self._mu = math.log(profile.median_s)
+
+    def latency(self, rng: random.Random) -> float:
+        p = self.profile
+        if p.tail_p and rng.random() < p.tail_p:
+            return p.tail_min_s * rng.paretovariate(p.tail_alpha)
+        return rng.lognormvariate(self._mu, p.sigma)
+
+    def call(
+        self, ctx: PickContext, best: Plan, other: Plan | None, rng: random.Random
+    ) -> ModelCall:
+        """What the model answers for ``ctx`` whose best plan is ``best`` (``other``: a plan for a
+        different order, which a ``stale`` answer repeats)."""
+        u = rng.random()
+        fault = ""
+        for edge, name in self._faults:
+            if u < edge:
+                fault = name
+                break
+        latency = self.latency(rng)
+        if fault == "":
+            return ModelCall("", "", encode_plan(self._noisy(best, ctx, rng)), latency)
+        if fault == "transport":
+            return ModelCall(fault, "refused", None, self.profile.transport_s, "connection refused")
+        if fault == "stall":
+            stall = self.profile.stall_s
+            text = encode_plan(best) if stall is not None else None
+            return ModelCall(fault, "stall", text, stall)
+        if fault == "malformed":
+            kind = rng.choice(MALFORMED_KINDS)
+            return ModelCall(fault, kind, _malformed(encode_plan(best), kind, rng), latency)
+        if fault == "schema":
+            kind = rng.choice(SCHEMA_KINDS)
+            return ModelCall(fault, kind, _schema(best, kind, rng), latency)
+        if fault == "hallucinated_bin":
+            i = rng.randrange(len(best.picks))
+            fake = f"{rng.choice('QRSTUVWXYZ')}-{rng.randint(1, 99):02d}-{rng.choice('LR')}"
+            picks = list(best.picks)
+            picks[i] = replace(picks[i], bin=fake)
+            plan = self._respeed(replace(best, picks=tuple(picks)), ctx)
+            return ModelCall(fault, "unknown_bin", encode_plan(plan), latency)
+        if fault == "incomplete":
+            if len(best.picks) < 2:
+                plan = replace(best, picks=(replace(best.picks[0], qty=best.picks[0].qty + 1),))
+                return ModelCall(fault, "wrong_qty", encode_plan(plan), latency)
+            i = rng.randrange(len(best.picks))
+            plan = self._respeed(replace(best, picks=best.picks[:i] + best.picks[i + 1 :]), ctx)
+            return ModelCall(fault, "line_missing", encode_plan(plan), latency)
+        if fault == "unsafe":
+            kind, plan = self._unsafe(best, ctx, rng)
+            return ModelCall(fault, kind, encode_plan(plan), latency)
+        # stale: another order's plan, or this one's with another order's id
+        if other is not None and other.order_id != best.order_id:
+            plan = self._respeed(replace(other, robot_id=best.robot_id), ctx)
+        else:
+            plan = replace(best, order_id=best.order_id + "-PREV")
+        return ModelCall(fault, "other_order", encode_plan(plan), latency)
+
+    def _noisy(self, best: Plan, ctx: PickContext, rng: random.Random) -> Plan:
+        if (
+            len(best.picks) < 2
+            or not self.profile.route_noise
+            or rng.random() >= self.profile.route_noise
+        ):
+            return best
+        i = rng.randrange(len(best.picks) - 1)
+        picks = list(best.picks)
+        picks[i], picks[i + 1] = picks[i + 1], picks[i]
+        speed = self._route_limit(picks, best.end, ctx)
+        if speed is None:
+            return best
+        return replace(best, picks=tuple(picks), speed_mps=speed)
+
+    def _respeed(self, plan: Plan, ctx: PickContext) -> Plan:
+        """``plan`` at a speed its (changed) route allows: one fault at a time, never two."""
+        limit = self._route_limit(list(plan.picks), plan.end, ctx)
+        if limit is None or limit >= plan.speed_mps:
+            return plan
+        return replace(plan, speed_mps=limit)
+
+    def _route_limit(self, picks: list[Any], end: str, ctx: PickContext) -> float | None:
+        """Speed limit of the route through the known bins of ``picks`` to ``end``."""
+        wh, router = self.router.wh, self.router
+        crossed, prev = 0, ctx.start
+        stops = [wh.bins[p.bin].access for p in picks if p.bin in wh.bins]
+        for cell in [*stops, wh.pack_stations[end]]:
+            d, mask = router.leg(prev, cell, ctx.closed_mask)
+            if d == UNREACHABLE:
+                return None
+            crossed |= mask
+            prev = cell
+        return router.speed_limit(crossed)
+
+    def _unsafe(self, best: Plan, ctx: PickContext, rng: random.Random) -> tuple[str, Plan]:
+        wh = self.router.wh
+        kind = rng.choice(UNSAFE_KINDS)
+        if kind == "closed_via" and not ctx.order.closed_zones:
+            kind = "staff_via"
+        if kind == "staff_via" and not self._staff_cells:
+            kind = "over_speed"
+        if kind == "over_speed":
+            return kind, replace(best, speed_mps=round(wh.max_speed_mps * 1.5, 2))
+        if kind == "staff_via":
+            cell = rng.choice(self._staff_cells)
+        else:
+            zone = wh.zones[rng.choice(sorted(ctx.order.closed_zones))]
+            cell = rng.choice(sorted(zone.cells))
+        return kind, replace(best, via=(wh.xy(cell),))
+
+
+def _malformed(text: bytes, kind: str, rng: random.Random) -> bytes:
+    if kind == "truncated":
+        return text[: rng.randrange(1, len(text) - 1)]
+    if kind == "trailing_comma":
+        return text[:-1] + b",}"
+    if kind == "unbalanced":
+        return text[:-1] + b"]"
+    if kind == "prose":
+        return b"Here is the plan for the order:\n" + text + b"\nLet me know if you need changes."
+    return b"```json\n" + text + b"\n```"
+
+
+def _schema(plan: Plan, kind: str, rng: random.Random) -> bytes:
+    data = plan_to_builtins(plan)
+    if kind == "missing_field":
+        del data[rng.choice(["order_id", "robot_id", "picks", "speed_mps", "end"])]
+    elif kind == "wrong_type":
+        data["speed_mps"] = f"{plan.speed_mps} m/s"
+    elif kind == "out_of_range":
+        data["picks"][0]["qty"] = 0
+    else:
+        data["priority"] = "high"
+    out: bytes = msgspec.json.encode(data)
+    return out

@@ -1,0 +1,84 @@
+"""Statistics, defined once: the simulator, the demo, the sweep, the FMLI matrix and the report use
+these and nothing else.
+
+- :func:`wilson`: the 95 % Wilson score interval of a proportion (every rate in every document);
+- :func:`percentile`: nearest-rank percentiles (every p50 and p99);
+- :func:`detect_ms`: the detection latency of a failure, in one definition for every source;
+- :func:`latency_bin`, :func:`slack_bin`, :func:`histogram_json`: the fixed-bin histograms the
+  report draws;
+- :func:`required_trials`: how many trials a rate needs for an interval of a given relative width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+#: The two-sided 95 % normal quantile.
+Z95: Final = 1.959963984540054
+#: Model latency histogram: bins of this width (ms); the last bin (200, 20 s) is open-ended.
+LATENCY_BIN_MS: Final = 100
+#: Arrival minus decision point: bins of this width (ms) from -4 s (bin -80) to +2 s (bin 40),
+#: both ends open.
+SLACK_BIN_MS: Final = 50
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95 % by default); ``(0, 1)`` for no trials."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denom = 1 + z**2 / trials
+    centre = (p + z**2 / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    return (lo, hi)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in [0, 1]) of unsorted values; ``None`` if there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def detect_ms(
+    decided_ns: int, point_ns: int, arrival_ns: int | None = None, *, timed_out: bool = False
+) -> float:
+    """How long a failure took to act on: from when it could first be seen to the decision.
+
+    An output that arrived is first seen at its arrival, or at the decision point if it came
+    earlier (a plan asked ahead waits for its decision point); a timeout, at the decision point
+    (``point_ns``: the deadline minus the budget), since from then on the robot needs the plan.
+    """
+    seen = point_ns if arrival_ns is None or timed_out else max(arrival_ns, point_ns)
+    return max(0.0, (decided_ns - seen) / 1e6)
+
+
+def latency_bin(latency_ns: int) -> int:
+    """Histogram bin of a model latency (``LATENCY_BIN_MS`` wide; the last, 200, is open-ended)."""
+    return int(min(latency_ns // (LATENCY_BIN_MS * 1_000_000), 200))
+
+
+def slack_bin(slack_ns: int) -> int:
+    """Histogram bin of an answer's arrival minus its decision point (``SLACK_BIN_MS`` wide; -80
+    and 40, 4 s early and 2 s late, are open-ended)."""
+    return max(-80, min(40, math.floor(slack_ns / 1e6 / SLACK_BIN_MS)))
+
+
+def histogram_json(bin_ms: int, counts: Mapping[int, int]) -> dict[str, Any]:
+    """A fixed-bin histogram as JSON: the bin width, and ``[low_ms, count]`` per non-empty bin."""
+    return {"bin_ms": bin_ms, "bins": [[k * bin_ms, n] for k, n in sorted(counts.items())]}
+
+
+def required_trials(rate: float, rel: float, z: float = Z95) -> int:
+    """Trials at which a normal interval around ``rate`` has half-width ``rel * rate``."""
+    return math.ceil(z**2 * (1 - rate) / (rel**2 * rate))
+
+
+def rounded(x: float | None, digits: int = 4) -> float | None:
+    """``x`` rounded for a document, ``None`` kept."""
+    return None if x is None else round(x, digits)

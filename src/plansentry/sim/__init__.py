@@ -1,1 +1,0 @@
-"""plansentry.sim."""

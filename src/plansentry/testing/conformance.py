@@ -1,0 +1,268 @@
+"""Conformance checks for a domain kit: run them in your kit's tests before the guard relies on it.
+
+``check_domain(kit, contexts)`` performs a number of generic checks on a kit and returns what it
+found; ``report.raise_for_problems()`` turns problems into one :class:`AssertionError` that lists
+them all. What is checked, for every context given:
+
+- the codec round-trips: the context and every plan survive JSON both ways, and the rebuilt
+  context judges plans exactly as the original does;
+- the rules are pure and never raise: the gate judges the fallbacks' plans, hostile outputs
+  (:mod:`plansentry.testing.hostile`), mutations of a good plan and the caller's own outputs without
+  an exception, twice with the same verdict, without changing the context;
+- every violation names a rule the kit declares (``kit.rules``), with the mode its step allows
+  (``stale`` from freshness; ``invalid`` or ``unsafe`` from the rules);
+- freshness is enforced: a good plan asked for another version is ``stale``;
+- the gate is bounded in time: its slowest judgement of any output (best of ``repeats``) fits in
+  the reserve the guard keeps for it (``config.reserve_ms``);
+- every fallback returns, within its declared worst-case time (the slowest of ``repeats`` runs), an
+  outcome whose plan (if any) passes the rules;
+- the prompt builder (if any) gives a prompt with at least one message.
+
+Timing checks measure this machine: run them where the kit will run, or relax ``timing``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, final
+
+import msgspec
+
+from plansentry.core.failures import FailureMode
+from plansentry.core.gate import Gate, Verdict
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.kit import DomainKit
+from plansentry.testing.hostile import hostile_outputs
+
+PlanT = TypeVar("PlanT")
+CtxT = TypeVar("CtxT")
+
+_RULE_MODES = frozenset({FailureMode.INVALID, FailureMode.UNSAFE})
+
+
+@final
+@dataclass
+class ConformanceReport:
+    """What :func:`check_domain` found: problems (empty if the kit conforms) and what it measured."""
+
+    kit: str
+    contexts: int = 0
+    judged: int = 0
+    problems: list[str] = field(default_factory=list)
+    gate_ms_max: float = 0.0
+    fallback_ms_max: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            listed = "\n".join(f"- {p}" for p in self.problems)
+            raise AssertionError(f"domain kit {self.kit!r} does not conform:\n{listed}")
+
+
+def check_domain(
+    kit: DomainKit[PlanT, CtxT],
+    contexts: Iterable[CtxT],
+    outputs: Iterable[bytes] = (),
+    *,
+    config: GuardConfig | None = None,
+    repeats: int = 3,
+    timing: bool = True,
+    hostile: bool = True,
+) -> ConformanceReport:
+    """Check ``kit`` against every context in ``contexts`` (see the module docstring)."""
+    cfg = config if config is not None else kit.config()
+    report = ConformanceReport(kit.name)
+    _check_identity(kit, report)
+    gate: Gate[PlanT, CtxT] = Gate(kit.domain, cfg.gate)
+    extra = list(outputs)
+    if hostile:
+        extra += [text for text, _mode in hostile_outputs(small=True).values()]
+    for ctx in contexts:
+        report.contexts += 1
+        _check_context(kit, gate, cfg, ctx, extra, report, repeats=repeats, timing=timing)
+    if report.contexts == 0:
+        report.problems.append("no contexts given: nothing was checked")
+    return report
+
+
+def _check_identity(kit: DomainKit[Any, Any], report: ConformanceReport) -> None:
+    if not kit.name or not kit.rules_version:
+        report.problems.append("the kit needs a name and a rules_version")
+    if not kit.safe_action.name:
+        report.problems.append("the safe action needs a name")
+    try:
+        msgspec.json.encode(kit.identity())
+    except (TypeError, msgspec.EncodeError) as exc:
+        report.problems.append(f"identity is not JSON: {exc}")
+    names = [fb.name for fb in kit.fallbacks]
+    if len(set(names)) != len(names):
+        report.problems.append(f"fallback names repeat: {names}")
+    if kit.example_context:
+        try:
+            kit.codec.context_from_json(kit.example_context)
+        except Exception as exc:
+            report.problems.append(f"example_context does not decode: {exc!r}")
+
+
+def _check_context(
+    kit: DomainKit[PlanT, CtxT],
+    gate: Gate[PlanT, CtxT],
+    cfg: GuardConfig,
+    ctx: CtxT,
+    outputs: Sequence[bytes],
+    report: ConformanceReport,
+    *,
+    repeats: int,
+    timing: bool,
+) -> None:
+    codec, domain = kit.codec, kit.domain
+    problems = report.problems
+    try:
+        ctx_json = codec.context_to_json(ctx)
+        again = codec.context_from_json(msgspec.json.decode(msgspec.json.encode(ctx_json)))
+        if codec.context_to_json(again) != ctx_json:
+            problems.append(f"context does not round-trip: {ctx_json!r}")
+    except Exception as exc:
+        problems.append(f"context codec raised {exc!r}")
+        return
+    version = domain.version(ctx)
+    plans: list[PlanT] = []
+    for fb in kit.fallbacks:
+        worst = 0.0
+        outcome = None
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            try:
+                outcome = fb.plan(ctx)
+            except Exception as exc:
+                problems.append(f"fallback {fb.name} raised {exc!r} for {ctx_json!r}")
+                break
+            worst = max(worst, (time.perf_counter() - t0) * 1000)
+        report.fallback_ms_max[fb.name] = max(report.fallback_ms_max.get(fb.name, 0.0), worst)
+        if timing and worst > fb.wcet_ms:
+            problems.append(
+                f"fallback {fb.name} took {worst:.2f} ms > its declared {fb.wcet_ms:g} ms "
+                f"for {ctx_json!r}"
+            )
+        if outcome is None or outcome.plan is None:
+            continue
+        broken = domain.check_rules(outcome.plan, ctx)
+        if broken:
+            problems.append(
+                f"fallback {fb.name}'s plan breaks {broken[0].rule}: {broken[0].detail}"
+            )
+        plans.append(outcome.plan)
+    texts = list(outputs)
+    for plan in plans:
+        try:
+            plan_json = codec.plan_to_json(plan)
+            if codec.plan_from_json(msgspec.json.decode(msgspec.json.encode(plan_json))) != plan:
+                problems.append(f"plan does not round-trip: {plan_json!r}")
+        except Exception as exc:
+            problems.append(f"plan codec raised {exc!r}")
+            continue
+        text = msgspec.json.encode(plan_json)
+        texts.append(text)
+        texts.extend(_mutations(plan_json))
+        stale = domain.check_fresh(plan, ctx, version + "#other")
+        if not stale or any(v.mode is not FailureMode.STALE for v in stale):
+            problems.append("a plan asked for another version is not judged stale")
+        for v in domain.check_rules(plan, again):
+            problems.append(f"the decoded context judges a good plan otherwise: {v.rule}")
+    before = codec.context_to_json(ctx)
+    for text in texts:
+        report.judged += 1
+        first = _judge(gate, text, ctx, version, problems, repeats if timing else 1, report)
+        if first is None:
+            continue
+        second = gate.check(text, len(text), ctx, version)
+        if (second.mode, second.violations) != (first.mode, first.violations):
+            problems.append(f"the gate judged the same output twice differently: {text[:80]!r}")
+        for v in first.violations:
+            if first.mode in _RULE_MODES | {FailureMode.STALE}:
+                if v.rule not in kit.rules:
+                    problems.append(f"rule {v.rule!r} is not in the kit's rules")
+                if first.mode is FailureMode.STALE and v.mode is not FailureMode.STALE:
+                    problems.append(f"freshness reported a {v.mode.value} violation ({v.rule})")
+                if first.mode in _RULE_MODES and v.mode not in _RULE_MODES:
+                    problems.append(f"a rule reported a {v.mode.value} violation ({v.rule})")
+    if codec.context_to_json(ctx) != before:
+        problems.append("judging plans changed the context")
+    if kit.prompt is not None:
+        try:
+            prompt = kit.prompt(ctx)
+            if not prompt.messages:
+                problems.append("the prompt has no message")
+        except Exception as exc:
+            problems.append(f"the prompt builder raised {exc!r}")
+
+
+def _judge(
+    gate: Gate[PlanT, CtxT],
+    text: bytes,
+    ctx: CtxT,
+    version: str,
+    problems: list[str],
+    repeats: int,
+    report: ConformanceReport,
+) -> Verdict[PlanT] | None:
+    best = float("inf")
+    verdict = None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        try:
+            verdict = gate.check(text, len(text), ctx, version)
+        except Exception as exc:
+            problems.append(f"the gate raised {exc!r} on {text[:80]!r}")
+            return None
+        best = min(best, (time.perf_counter() - t0) * 1000)
+    report.gate_ms_max = max(report.gate_ms_max, best)
+    return verdict
+
+
+def _mutations(plan_json: dict[str, Any]) -> list[bytes]:
+    """Schema-shaped variants of a good plan: every leaf value replaced by a few odd ones, every
+    list emptied, doubled and reversed. They reach the rules with values a model might write."""
+    out: list[bytes] = []
+
+    def leaves(node: Any, path: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], Any]]:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from leaves(v, (*path, k))
+        elif isinstance(node, list):
+            yield path, node
+            for i, v in enumerate(node):
+                yield from leaves(v, (*path, i))
+        else:
+            yield path, node
+
+    def with_value(path: tuple[Any, ...], value: Any) -> bytes:
+        doc = copy.deepcopy(plan_json)
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        return msgspec.json.encode(doc)
+
+    odd: dict[type, Callable[[Any], list[Any]]] = {
+        int: lambda v: [0, -1, v + 1, 2**31],
+        float: lambda v: [0.0, -v, v * 100, 1e-9],
+        str: lambda v: ["", v + "-X", "\u0000", "x" * 64],
+        bool: lambda v: [not v],
+    }
+    for path, value in leaves(plan_json, ()):
+        if not path:
+            continue
+        if isinstance(value, list):
+            for variant in ([], value + value, value[::-1]):
+                out.append(with_value(path, variant))
+        elif type(value) in odd:
+            for variant in odd[type(value)](value):
+                out.append(with_value(path, variant))
+    return out
