@@ -8,7 +8,8 @@ from plansentry.core.failures import DEFAULT_BUCKETS, BucketMap, FailureMode, Ri
 
 
 def test_failure_modes_are_the_closed_set() -> None:
-    """Exactly the nine modes of the design, in gate order."""
+    """Exactly the ten modes: the design's nine and ``slow`` (a plan valid and safe but far slower
+    than the work needs)."""
     assert [m.value for m in FailureMode] == [
         "timeout",
         "transport",
@@ -18,6 +19,7 @@ def test_failure_modes_are_the_closed_set() -> None:
         "schema",
         "invalid",
         "unsafe",
+        "slow",
         "stale",
     ]
 
@@ -26,6 +28,7 @@ def test_every_mode_has_a_default_bucket() -> None:
     """No mode is left without a bucket."""
     assert set(DEFAULT_BUCKETS) == set(FailureMode)
     assert DEFAULT_BUCKETS[FailureMode.UNSAFE] is RiskBucket.B
+    assert DEFAULT_BUCKETS[FailureMode.SLOW] is RiskBucket.A  # a latency failure of the cycle
 
 
 def test_configuration_remaps_one_bucket_and_keeps_the_rest() -> None:
@@ -37,7 +40,7 @@ def test_configuration_remaps_one_bucket_and_keeps_the_rest() -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "needle"),
-    [({"slow": "A"}, "unknown failure mode 'slow'"), ({"timeout": "D"}, "buckets.timeout")],
+    [({"sluggish": "A"}, "unknown failure mode 'sluggish'"), ({"timeout": "D"}, "buckets.timeout")],
 )
 def test_bad_remap_names_the_key(overrides: dict[str, str], needle: str) -> None:
     """Unknown modes and buckets fail at construction with the key named."""

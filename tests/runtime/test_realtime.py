@@ -13,7 +13,7 @@ import pytest
 from plansentry.core.breaker import BreakerConfig
 from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode
-from plansentry.runtime.planner import StopToken
+from plansentry.runtime.planner import RetryLater, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
 from plansentry.testing.toy import ToyContext
 
@@ -199,5 +199,25 @@ def test_a_flood_of_output_is_refused_on_time(kit, ctx) -> None:
     try:
         d = rt.decide_now(ctx, lambda _c, _s: b"[" * (64 * 2**20))
         assert d.failure_mode is FailureMode.OVERSIZE and d.on_time and d.source == "stepper"
+    finally:
+        rt.close()
+
+
+def test_a_planner_asking_to_retry_later_is_not_asked_again_before(kit, ctx) -> None:
+    """A planner raising RetryLater (a 429 with Retry-After: 1.5 s): the decision is a transport
+    failure; the next asks within 1.5 s do not call the planner, and say why."""
+    calls = []
+
+    def busy(_ctx, _stop: StopToken) -> bytes:
+        calls.append(time.monotonic())
+        raise RetryLater("HTTP 429: slow down", retry_after_s=1.5)
+
+    rt = make(kit, budget_ms=60)
+    try:
+        first = rt.decide_now(ctx, busy)
+        assert first.failure_mode is FailureMode.TRANSPORT and "429" in first.violations[0].detail
+        second = rt.decide_now(ctx, busy)
+        assert not second.consulted and second.skipped.startswith("retry-after")
+        assert len(calls) == 1
     finally:
         rt.close()

@@ -8,6 +8,7 @@ from plansentry.core.decision import ArrivalKind
 from plansentry.core.failures import FailureMode
 from plansentry.core.fsm import State
 from plansentry.runtime.clock import FakeClock
+from plansentry.runtime.virtual import VirtualRuntime
 
 MS = 1_000_000
 
@@ -26,11 +27,77 @@ def test_answer_ready_before_the_decision_point_is_used_at_once(runtime, ctx, go
     assert d.accepted and d.decided_ns == 10_000 * MS and d.latency_ns == 1500 * MS
 
 
-def test_late_answer_times_out_at_the_cutoff(runtime, ctx, good_bytes) -> None:
-    """An answer due after the cut-off: timeout, the fallback's plan, decided at deadline - reserve."""
+def test_late_answer_times_out_where_the_real_runtime_stops_waiting(
+    runtime, ctx, good_bytes
+) -> None:
+    """An answer due after the wake point: timeout, the fallback's plan, decided where the real-time
+    runtime stops waiting (deadline - reserve - wake margin - 2 GIL switch intervals = 133 ms)."""
     d = runtime.decide(ctx, now_ns=0, output=good_bytes, latency_ms=400)
     assert d.failure_mode is FailureMode.TIMEOUT and d.source == "stepper"
-    assert d.decided_ns == 145 * MS and d.on_time
+    assert d.decided_ns == 133 * MS and d.on_time
+
+
+@pytest.mark.parametrize(("latency_ms", "accepted"), [(133, True), (134, False), (144, False)])
+def test_virtual_cutoff_is_the_real_runtimes(
+    runtime, ctx, good_bytes, latency_ms, accepted
+) -> None:
+    """Regression: the virtual runtime waited until deadline - reserve (145 ms), 12 ms longer than
+    the real-time runtime can, so an answer there was used in simulation and lost on the robot."""
+    d = runtime.decide(ctx, now_ns=0, output=good_bytes, latency_ms=latency_ms)
+    assert d.accepted is accepted
+
+
+def test_the_consult_decision_is_taken_once_when_asking(guard, ctx, good_bytes) -> None:
+    """Regression (phantom timeout): a request not asked because the breaker was open stays not
+    asked even if the breaker lets the model in before its decision point, and a request asked
+    stays asked even if the breaker opens meanwhile (its answer is judged, as a shadow)."""
+    rt = VirtualRuntime(guard)
+    for i in range(5):  # five failures open the breaker
+        rt.decide(ctx, now_ns=i * MS * 1000, output=b"x", latency_ms=1)
+    assert guard.state.state is State.BYPASS
+    early = rt.ask(ctx, at_ns=5_000 * MS)  # breaker open (cool-down 5 s): not asked
+    assert early.skipped.startswith("breaker open")
+    late = rt.ask(ctx, at_ns=20_000 * MS)  # cool-down over: asked
+    assert not late.skipped
+    d = rt.decide_asked(early, now_ns=30_000 * MS, output=None, latency_ms=None)
+    assert not d.consulted and d.failure_mode is None and d.skipped.startswith("breaker open")
+    assert "never answered" not in str(d.violations)
+
+
+def test_a_retry_after_keeps_the_model_unasked_until_it_expires(guard, ctx, good_bytes) -> None:
+    """A 429 asking to wait 2 s: decisions within 2 s skip the model, saying why; then it is asked."""
+    rt = VirtualRuntime(guard)
+    d = rt.decide(
+        ctx, now_ns=0, output=None, latency_ms=10, transport_error="HTTP 429", retry_after_s=2.0
+    )
+    assert d.failure_mode is FailureMode.TRANSPORT
+    within = rt.decide(ctx, now_ns=1_500 * MS, output=good_bytes, latency_ms=10)
+    assert not within.consulted and within.skipped.startswith("retry-after")
+    after = rt.decide(ctx, now_ns=2_100 * MS, output=good_bytes, latency_ms=10)
+    assert after.consulted and after.accepted
+
+
+def test_a_retry_after_is_capped_at_the_longest_cool_down(guard, ctx, good_bytes) -> None:
+    """A server asking for a day is held to the breaker's longest cool-down (120 s)."""
+    rt = VirtualRuntime(guard)
+    rt.decide(
+        ctx, now_ns=0, output=None, latency_ms=10, transport_error="429", retry_after_s=86_400
+    )
+    assert not rt.decide(ctx, now_ns=119_000 * MS, output=good_bytes, latency_ms=1).consulted
+    assert rt.decide(ctx, now_ns=121_000 * MS, output=good_bytes, latency_ms=1).accepted
+
+
+def test_a_fallback_overrunning_the_budget_makes_the_decision_late(guard, ctx) -> None:
+    """Fallbacks run from the decision point; one taking 160 ms of a 150 ms budget is late."""
+    rt = VirtualRuntime(guard)
+    on_time = rt.decide_asked(
+        rt.ask(ctx, at_ns=0), now_ns=0, output=None, latency_ms=None, fallback_ms=20
+    )
+    assert on_time.on_time and on_time.decided_ns == 133 * MS
+    late = rt.decide_asked(
+        rt.ask(ctx, at_ns=0), now_ns=0, output=None, latency_ms=None, fallback_ms=160
+    )
+    assert not late.on_time and late.decided_ns == 160 * MS
 
 
 def test_never_answering_model_times_out(runtime, ctx) -> None:

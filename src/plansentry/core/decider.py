@@ -13,7 +13,7 @@ good, so the time left after the cut-off always covers the gate and the hand-ove
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar, final
 
 from plansentry.core import breaker as brk
@@ -65,19 +65,33 @@ class DeciderConfig:
 @final
 @dataclass(frozen=True, slots=True)
 class GuardState:
-    """The decider's whole memory: state-machine state, breaker, and the good-decision streak."""
+    """The decider's whole memory: state-machine state, breaker, the good-decision streak, and the
+    instant before which the model's server asked not to be called again (``not_before_ns``)."""
 
     state: State = State.NOMINAL
     breaker: BreakerState = field(default_factory=BreakerState)
     good_streak: int = 0
+    not_before_ns: int | None = None
 
 
 def consult(state: GuardState, now_ns: int) -> bool:
-    """Whether the model may be asked now (the breaker is closed, probing, or its cool-down is over)."""
+    """Whether the model may be asked now: its server's Retry-After has passed, and the breaker is
+    closed, probing, or its cool-down is over."""
+    return not skip_reason(state, now_ns)
+
+
+def skip_reason(state: GuardState, now_ns: int) -> str:
+    """Why the model may not be asked now (empty if it may): what a ``not_asked`` decision records."""
+    if state.not_before_ns is not None and now_ns < state.not_before_ns:
+        wait_s = (state.not_before_ns - now_ns) / 1e9
+        return f"retry-after: the model's server asked to wait {wait_s:.3f} s more"
     phase = state.breaker.phase
-    if state.state is State.SAFE_HOLD:
-        return phase is BreakerPhase.CLOSED
-    return phase is not BreakerPhase.OPEN or brk.cooldown_elapsed(state.breaker, now_ns)
+    if state.state is State.SAFE_HOLD and phase is not BreakerPhase.CLOSED:
+        return "safe hold with the breaker not closed"
+    if phase is BreakerPhase.OPEN and not brk.cooldown_elapsed(state.breaker, now_ns):
+        wait_s = (state.breaker.open_until_ns - now_ns) / 1e9
+        return f"breaker open: cool-down ends in {wait_s:.3f} s"
+    return ""
 
 
 @final
@@ -103,6 +117,7 @@ class _Step:
             t.target,
             gs.breaker if breaker is None else breaker,
             gs.good_streak if good_streak is None else good_streak,
+            gs.not_before_ns,
         )
 
 
@@ -159,6 +174,18 @@ def _account_model(
         step.go(Event.MODEL_OK, "plan accepted", breaker=breaker, good_streak=streak)
 
 
+def _hold_off(cfg: DeciderConfig, step: _Step, inp: DecisionInput[PlanT]) -> None:
+    """A failed call whose server said when to ask again: no model call before then (at most the
+    breaker's longest cool-down away, whatever the server says)."""
+    until = inp.arrival.retry_after_ns
+    if until is None or inp.arrival.kind is not ArrivalKind.TRANSPORT:
+        return
+    cap = inp.decided_ns + int(cfg.breaker.max_cooldown_s * 1_000_000_000)
+    until = min(until, cap)
+    if step.gs.not_before_ns is None or until > step.gs.not_before_ns:
+        step.gs = replace(step.gs, not_before_ns=until)
+
+
 def _why(mode: FailureMode | None, violations: tuple[Violation, ...]) -> str:
     if mode is None:
         return "plan accepted"
@@ -185,6 +212,7 @@ def decide(
 
     shadow = False
     if consulted:
+        _hold_off(cfg, step, inp)
         judged = _judge_model(inp, cutoff_ns)
         mode, violations, plan, repairs = judged
         gs = step.gs
@@ -253,5 +281,6 @@ def decide(
         transitions=tuple(t for t in step.transitions if t.source is not t.target),
         consulted=consulted,
         shadow=shadow,
+        skipped="" if consulted else (inp.arrival.detail or "not asked"),
     )
     return decision, step.gs

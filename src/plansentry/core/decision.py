@@ -39,7 +39,9 @@ class Arrival:
 
     ``size_bytes`` is the true size of the output; ``text`` may be shorter when the runtime stopped
     reading past the gate's byte cap. ``asked_version`` names the context the model was asked with
-    (order and map version), for the freshness check.
+    (order and map version), for the freshness check. ``retry_after_ns``: for a failed call whose
+    server said when to ask again (HTTP ``Retry-After``), that instant; the guard does not ask the
+    model before it. For ``not_asked``, ``detail`` says why the model was not asked.
     """
 
     kind: ArrivalKind
@@ -48,6 +50,7 @@ class Arrival:
     at_ns: int | None = None
     detail: str = ""
     asked_version: str = ""
+    retry_after_ns: int | None = None
 
     @classmethod
     def output(cls, text: bytes, at_ns: int, asked_version: str, size_bytes: int = -1) -> Arrival:
@@ -69,12 +72,18 @@ class SafeMove:
 @final
 @dataclass(frozen=True, slots=True)
 class FallbackOutcome(Generic[PlanT]):
-    """A fallback's plan and the rules it broke (a fallback plan is checked like any other)."""
+    """A fallback's plan and the rules it broke (a fallback plan is checked like any other).
+
+    ``abandons_task``: the plan gives up the task for a safe state (a drone returning home with its
+    deliveries undone). It is held to the safety rules only: the validity and cycle-time rules say
+    what serving the task takes, which such a plan does not claim to do.
+    """
 
     name: str
     plan: PlanT | None
     violations: tuple[Violation, ...] = ()
     detail: str = ""
+    abandons_task: bool = False
 
     @property
     def usable(self) -> bool:
@@ -126,6 +135,10 @@ class Decision(Generic[PlanT]):
     transitions: tuple[Transition, ...]
     consulted: bool
     shadow: bool = False
+    skipped: str = ""
+
+    # ``skipped``: why the model was not consulted (the breaker, a server's Retry-After); empty
+    # when it was.
 
     @property
     def accepted(self) -> bool:

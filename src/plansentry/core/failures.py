@@ -3,7 +3,7 @@
 A failure mode says *where* in the gate a model output was stopped; a risk bucket says *what kind of
 harm* that failure would have done unguarded:
 
-- ``A``: latency and availability (the robot waits or halts),
+- ``A``: latency and availability (the robot waits or halts, or works far slower than it must),
 - ``B``: safety (the robot would do something dangerous),
 - ``C``: efficiency (the robot works, but worse: wrong or missing items, longer routes).
 
@@ -34,6 +34,7 @@ class FailureMode(enum.Enum):
     SCHEMA = "schema"
     INVALID = "invalid"
     UNSAFE = "unsafe"
+    SLOW = "slow"  # valid and safe, but would take far longer than the work needs
     STALE = "stale"
 
 
@@ -56,6 +57,7 @@ DEFAULT_BUCKETS: Mapping[FailureMode, RiskBucket] = MappingProxyType(
         FailureMode.SCHEMA: RiskBucket.A,
         FailureMode.INVALID: RiskBucket.C,
         FailureMode.UNSAFE: RiskBucket.B,
+        FailureMode.SLOW: RiskBucket.A,
         FailureMode.STALE: RiskBucket.C,
     }
 )

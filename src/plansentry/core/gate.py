@@ -7,7 +7,8 @@
 3. depth cap, then strict parse and schema in one typed decode (``malformed``, ``schema``);
    an optional repair runs only if the parse failed, and its use is recorded;
 4. freshness: the plan is for the request it answers (``stale``);
-5. domain rules, validity and safety (``invalid``, ``unsafe``).
+5. domain rules: validity, safety and the time the plan would take (``invalid``, ``unsafe``,
+   ``slow``).
 
 Freshness runs before the domain rules (DESIGN.md lists it last): the rules of a plan written for
 another order only restate that it is for another order.
@@ -30,15 +31,17 @@ from plansentry.core.failures import FailureMode, Violation
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT", contravariant=True)
 
-#: Domain rule violations are reported under the most severe mode among them.
-_RULE_PRECEDENCE = (FailureMode.UNSAFE, FailureMode.STALE, FailureMode.INVALID)
+#: Domain rule violations are reported under the most severe mode among them: a plan that is both
+#: wrong and slow is wrong first.
+_RULE_PRECEDENCE = (FailureMode.UNSAFE, FailureMode.STALE, FailureMode.INVALID, FailureMode.SLOW)
 
 
 class Domain(Protocol[PlanT, CtxT]):
     """What the gate needs from a domain: the plan type and the rules.
 
     ``check_fresh`` says whether a plan answers this request at all (``stale`` violations);
-    ``check_rules`` returns every validity (``invalid``) and safety (``unsafe``) violation.
+    ``check_rules`` returns every validity (``invalid``), safety (``unsafe``) and cycle-time
+    (``slow``: valid and safe, but far slower than the work needs) violation.
     Both must be pure and bounded in time by the plan size, which the schema bounds.
     """
 

@@ -78,6 +78,12 @@ class GuardConfig:
     def budget_ns(self) -> int:
         return int(self.budget_ms * 1_000_000)
 
+    def early_wake_ms(self, switch_interval_s: float) -> float:
+        """How long before the deadline a runtime stops waiting for the model: the reserve, the
+        wake margin and two GIL switch intervals (DESIGN.md, Time). The real-time runtime wakes
+        then; the virtual one treats any later answer as the real one would, a timeout."""
+        return self.reserve_ms + self.wake_margin_ms + 2000 * switch_interval_s
+
     def to_json(self) -> dict[str, Any]:
         return {
             "budget_ms": self.budget_ms,

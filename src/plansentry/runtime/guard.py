@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar, final
 
-from plansentry.core.decider import GuardState, consult, decide
+from plansentry.core.decider import GuardState, consult, decide, skip_reason
 from plansentry.core.decision import (
     Arrival,
     ArrivalKind,
@@ -30,6 +30,7 @@ from plansentry.core.decision import (
     DecisionInput,
     FallbackOutcome,
 )
+from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Domain, Gate, Verdict
 from plansentry.runtime.config import GuardConfig
 
@@ -49,7 +50,8 @@ class VersionedDomain(Domain[PlanT, _CtxContra], Protocol[PlanT, _CtxContra]):
 class Fallback(Protocol[PlanT, _CtxContra]):
     """A deterministic planner behind the model. ``plan`` must not raise (a raise is caught and
     counted as no plan) and must finish within ``wcet_ms``, its declared worst-case time, which the
-    guard reserves from every budget."""
+    guard reserves from every budget. Its plan is checked against the domain's rules like the
+    model's (only the safety rules when the outcome ``abandons_task``)."""
 
     @property
     def name(self) -> str: ...
@@ -115,6 +117,10 @@ class Guard(Generic[PlanT, CtxT]):
     def may_consult(self, now_ns: int) -> bool:
         return consult(self._state, now_ns)
 
+    def skip_reason(self, now_ns: int) -> str:
+        """Why the model may not be asked now (empty if it may); a ``not_asked`` arrival's detail."""
+        return skip_reason(self._state, now_ns)
+
     def run_fallbacks(self, ctx: CtxT) -> tuple[FallbackOutcome[PlanT], ...]:
         """Every fallback's plan for ``ctx``, each checked against the domain rules."""
         out = []
@@ -126,6 +132,8 @@ class Guard(Generic[PlanT, CtxT]):
                 outcome = FallbackOutcome(fb.name, None, (), f"raised {type(exc).__name__}: {exc}")
             if outcome.plan is not None:
                 violations = tuple(self.domain.check_rules(outcome.plan, ctx))
+                if outcome.abandons_task:  # held to the safety rules only
+                    violations = tuple(v for v in violations if v.mode is FailureMode.UNSAFE)
                 if violations:
                     outcome = replace(
                         outcome, violations=violations, detail=f"plan broke {violations[0].rule}"

@@ -133,7 +133,10 @@ class DomainPlugin:
 
     ``make_kit(*, rules_version=None, **params)`` builds the kit; ``rules_version`` (one of
     ``rules_versions``, newest first; ``None``: the newest) asks for the rules a log was written
-    under. ``add_commands(subparsers)``, if given, adds the domain's own ``plansentry`` commands.
+    under. ``params`` come from an audit log's header (JSON values, as the kit wrote them) or from
+    ``plansentry check --param KEY=VALUE`` (strings): ``make_kit`` converts them and refuses an
+    unknown or bad one with a :class:`~plansentry.core.errors.ConfigError` naming it.
+    ``add_commands(subparsers)``, if given, adds the domain's own ``plansentry`` commands.
     """
 
     name: str

@@ -20,6 +20,17 @@ class PlannerStopped(RuntimeError):
     """Raised by a planner that gave up because its stop token was set (its decision is taken)."""
 
 
+class RetryLater(RuntimeError):
+    """Raised by a planner whose model asked to be called again later (an HTTP 429 or 503 with
+    ``Retry-After``). The call counts as a ``transport`` failure, and the guard asks the model
+    again only after ``retry_after_s`` (capped at the breaker's longest cool-down): every decision
+    before then is taken without the model, recording why."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 @final
 class StopToken:
     """Tells a planner to stop: set when its decision's cut-off passes. Thread-safe."""

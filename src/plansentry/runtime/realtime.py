@@ -40,7 +40,7 @@ from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.core.errors import ConfigError
 from plansentry.runtime.clock import Clock, MonotonicClock
 from plansentry.runtime.guard import Guard
-from plansentry.runtime.planner import Planner, StopToken
+from plansentry.runtime.planner import Planner, RetryLater, StopToken
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
@@ -132,7 +132,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         cfg = guard.config
         self._max_text = cfg.gate.max_bytes + 1
         self.switch_interval_s = sys.getswitchinterval()
-        self.early_wake_ms = cfg.reserve_ms + cfg.wake_margin_ms + 2000 * self.switch_interval_s
+        self.early_wake_ms = cfg.early_wake_ms(self.switch_interval_s)
         if self.early_wake_ms + sum(cfg.fallback_wcet_ms.values()) >= cfg.budget_ms:
             raise ConfigError(
                 f"budget_ms ({cfg.budget_ms:g}) leaves no time for the model: the runtime wakes "
@@ -153,9 +153,10 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         rid = request_id or f"rt{next(self._ids)}"
         version = self.guard.domain.version(ctx)
         stop = StopToken()
-        if not self.guard.may_consult(now):
+        skipped = self.guard.skip_reason(now)
+        if skipped:
             ticket = Ticket(ctx, rid, None, version, stop)
-            ticket.arrival = Arrival(ArrivalKind.NOT_ASKED)
+            ticket.arrival = Arrival(ArrivalKind.NOT_ASKED, detail=skipped)
             ticket.done.set()
             return ticket
         ticket = Ticket(ctx, rid, now, version, stop)
@@ -176,11 +177,13 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
     def _arrive(self, ticket: Ticket[CtxT], result: Any, error: BaseException | None) -> None:
         at = self.clock.now_ns()
         if error is not None:
+            retry = error.retry_after_s if isinstance(error, RetryLater) else None
             arrival = Arrival(
                 ArrivalKind.TRANSPORT,
                 at_ns=at,
                 detail=f"planner raised {type(error).__name__}: {error}"[:500],
                 asked_version=ticket.version,
+                retry_after_ns=None if retry is None else at + int(max(0.0, retry) * 1e9),
             )
         elif isinstance(result, (bytes, bytearray, memoryview)):
             raw = bytes(result)

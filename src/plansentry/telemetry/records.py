@@ -31,6 +31,7 @@ def decision_json(d: Decision[Any], buckets: BucketMap, kit: DomainKit[Any, Any]
         "transitions": [t.to_json() for t in d.transitions],
         "consulted": d.consulted,
         "shadow": d.shadow,
+        "skipped": d.skipped,
         "on_time": d.on_time,
         "asked_ns": d.asked_ns,
         "arrival_ns": d.arrival_ns,
@@ -59,6 +60,8 @@ def arrival_json(a: Arrival, max_text_bytes: int) -> dict[str, Any]:
         out["detail"] = a.detail
     if a.asked_version:
         out["asked_version"] = a.asked_version
+    if a.retry_after_ns is not None:
+        out["retry_after_ns"] = a.retry_after_ns
     return out
 
 
@@ -74,4 +77,5 @@ def arrival_from_json(data: dict[str, Any]) -> Arrival:
         at_ns=data.get("at_ns"),
         detail=str(data.get("detail", "")),
         asked_version=str(data.get("asked_version", "")),
+        retry_after_ns=data.get("retry_after_ns"),
     )

@@ -12,10 +12,12 @@ them all. What is checked, for every context given:
 - every violation names a rule the kit declares (``kit.rules``), with the mode its step allows
   (``stale`` from freshness; ``invalid`` or ``unsafe`` from the rules);
 - freshness is enforced: a good plan asked for another version is ``stale``;
-- the gate is bounded in time: its slowest judgement of any output (best of ``repeats``) fits in
-  the reserve the guard keeps for it (``config.reserve_ms``);
+- the rules are bounded in time: the slowest judgement of any schema-valid output by the domain's
+  freshness and rules (best of ``repeats``) fits in the reserve the guard keeps for the gate
+  (``config.reserve_ms``); the whole gate's slowest time is reported (``gate_ms_max``), since the
+  generic steps' worst case (a hostile output of thousands of keys) is plansentry's, not the kit's;
 - every fallback returns, within its declared worst-case time (the slowest of ``repeats`` runs), an
-  outcome whose plan (if any) passes the rules;
+  outcome whose plan (if any) passes the rules (the safety rules only when it abandons the task);
 - the prompt builder (if any) gives a prompt with at least one message.
 
 Timing checks measure this machine: run them where the kit will run, or relax ``timing``.
@@ -24,6 +26,7 @@ Timing checks measure this machine: run them where the kit will run, or relax ``
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +34,8 @@ from typing import Any, TypeVar, final
 
 import msgspec
 
-from plansentry.core.failures import FailureMode
+from plansentry.core.decision import FallbackOutcome
+from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.gate import Gate, Verdict
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit
@@ -39,8 +43,9 @@ from plansentry.testing.hostile import hostile_outputs
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
+T = TypeVar("T")
 
-_RULE_MODES = frozenset({FailureMode.INVALID, FailureMode.UNSAFE})
+_RULE_MODES = frozenset({FailureMode.INVALID, FailureMode.UNSAFE, FailureMode.SLOW})
 
 
 @final
@@ -53,6 +58,7 @@ class ConformanceReport:
     judged: int = 0
     problems: list[str] = field(default_factory=list)
     gate_ms_max: float = 0.0
+    rules_ms_max: float = 0.0
     fallback_ms_max: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -132,68 +138,51 @@ def _check_context(
         problems.append(f"context codec raised {exc!r}")
         return
     version = domain.version(ctx)
-    plans: list[PlanT] = []
+    texts = list(outputs)
     for fb in kit.fallbacks:
-        worst = 0.0
-        outcome = None
-        for _ in range(max(1, repeats)):
-            t0 = time.perf_counter()
-            try:
-                outcome = fb.plan(ctx)
-            except Exception as exc:
-                problems.append(f"fallback {fb.name} raised {exc!r} for {ctx_json!r}")
-                break
-            worst = max(worst, (time.perf_counter() - t0) * 1000)
-        report.fallback_ms_max[fb.name] = max(report.fallback_ms_max.get(fb.name, 0.0), worst)
-        if timing and worst > fb.wcet_ms:
-            problems.append(
-                f"fallback {fb.name} took {worst:.2f} ms > its declared {fb.wcet_ms:g} ms "
-                f"for {ctx_json!r}"
-            )
+        outcome = _run_fallback(fb, ctx, ctx_json, repeats, timing, report)
         if outcome is None or outcome.plan is None:
             continue
-        broken = domain.check_rules(outcome.plan, ctx)
+        broken = [
+            v
+            for v in _rules(domain, outcome.plan, ctx, problems)
+            if not outcome.abandons_task or v.mode is FailureMode.UNSAFE
+        ]
         if broken:
             problems.append(
                 f"fallback {fb.name}'s plan breaks {broken[0].rule}: {broken[0].detail}"
             )
-        plans.append(outcome.plan)
-    texts = list(outputs)
-    for plan in plans:
-        try:
-            plan_json = codec.plan_to_json(plan)
-            if codec.plan_from_json(msgspec.json.decode(msgspec.json.encode(plan_json))) != plan:
-                problems.append(f"plan does not round-trip: {plan_json!r}")
-        except Exception as exc:
-            problems.append(f"plan codec raised {exc!r}")
-            continue
-        text = msgspec.json.encode(plan_json)
-        texts.append(text)
-        texts.extend(_mutations(plan_json))
-        stale = domain.check_fresh(plan, ctx, version + "#other")
+        texts.extend(_plan_texts(codec, outcome.plan, problems))
+        stale = domain.check_fresh(outcome.plan, ctx, version + "#other")
         if not stale or any(v.mode is not FailureMode.STALE for v in stale):
             problems.append("a plan asked for another version is not judged stale")
-        for v in domain.check_rules(plan, again):
-            problems.append(f"the decoded context judges a good plan otherwise: {v.rule}")
     before = codec.context_to_json(ctx)
+    decode = msgspec.json.Decoder(domain.plan_type).decode
     for text in texts:
         report.judged += 1
-        first = _judge(gate, text, ctx, version, problems, repeats if timing else 1, report)
-        if first is None:
+        verdict = _judge(gate, text, ctx, version, problems, repeats if timing else 1, report)
+        if verdict is None:
             continue
-        second = gate.check(text, len(text), ctx, version)
-        if (second.mode, second.violations) != (first.mode, first.violations):
-            problems.append(f"the gate judged the same output twice differently: {text[:80]!r}")
-        for v in first.violations:
-            if first.mode in _RULE_MODES | {FailureMode.STALE}:
-                if v.rule not in kit.rules:
-                    problems.append(f"rule {v.rule!r} is not in the kit's rules")
-                if first.mode is FailureMode.STALE and v.mode is not FailureMode.STALE:
-                    problems.append(f"freshness reported a {v.mode.value} violation ({v.rule})")
-                if first.mode in _RULE_MODES and v.mode not in _RULE_MODES:
-                    problems.append(f"a rule reported a {v.mode.value} violation ({v.rule})")
+        rebuilt = _safely(functools.partial(gate.check, text, len(text), again, version), problems)
+        if rebuilt is not None and (rebuilt.mode, rebuilt.violations) != (
+            verdict.mode,
+            verdict.violations,
+        ):
+            problems.append(f"the rebuilt context judges {text[:60]!r} otherwise")
+        try:
+            plan = decode(text)
+        except ValueError:  # msgspec's errors, invalid UTF-8: refused before the rules
+            continue
+        _check_plan(kit, plan, ctx, version, problems)
+        if timing:
+            _time_rules(domain, plan, ctx, version, repeats, report)
     if codec.context_to_json(ctx) != before:
         problems.append("judging plans changed the context")
+    if timing and report.rules_ms_max > cfg.reserve_ms:
+        problems.append(
+            f"the rules took {report.rules_ms_max:.2f} ms on one plan > the gate's reserve of "
+            f"{cfg.reserve_ms:g} ms"
+        )
     if kit.prompt is not None:
         try:
             prompt = kit.prompt(ctx)
@@ -201,6 +190,98 @@ def _check_context(
                 problems.append("the prompt has no message")
         except Exception as exc:
             problems.append(f"the prompt builder raised {exc!r}")
+
+
+def _run_fallback(
+    fb: Any, ctx: Any, ctx_json: Any, repeats: int, timing: bool, report: ConformanceReport
+) -> FallbackOutcome[Any] | None:
+    """The fallback's outcome for ``ctx``, its slowest time of ``repeats`` checked against its
+    declared worst case; ``None`` (and a problem) if it raised."""
+    worst, outcome = 0.0, None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        try:
+            outcome = fb.plan(ctx)
+        except Exception as exc:
+            report.problems.append(f"fallback {fb.name} raised {exc!r} for {ctx_json!r}")
+            return None
+        worst = max(worst, (time.perf_counter() - t0) * 1000)
+    report.fallback_ms_max[fb.name] = max(report.fallback_ms_max.get(fb.name, 0.0), worst)
+    if timing and worst > fb.wcet_ms:
+        report.problems.append(
+            f"fallback {fb.name} took {worst:.2f} ms > its declared {fb.wcet_ms:g} ms "
+            f"for {ctx_json!r}"
+        )
+    return outcome
+
+
+def _plan_texts(codec: Any, plan: Any, problems: list[str]) -> list[bytes]:
+    """A good plan as the model would write it, and schema-shaped mutations of it; a problem if
+    the plan does not survive the codec."""
+    try:
+        plan_json = codec.plan_to_json(plan)
+        text = msgspec.json.encode(plan_json)
+        if codec.plan_from_json(msgspec.json.decode(text)) != plan:
+            problems.append(f"plan does not round-trip: {plan_json!r}")
+    except Exception as exc:
+        problems.append(f"plan codec raised {exc!r}")
+        return []
+    return [text, *_mutations(msgspec.json.decode(text))]  # tuples as lists: every value reached
+
+
+def _check_plan(
+    kit: DomainKit[Any, Any], plan: Any, ctx: Any, version: str, problems: list[str]
+) -> None:
+    """The domain's own verdicts on one decoded plan: pure (the same twice), declared rule names,
+    freshness only ``stale``, rules only ``invalid``, ``unsafe`` or ``slow``."""
+    domain = kit.domain
+    fresh = _safely(lambda: list(domain.check_fresh(plan, ctx, version)), problems)
+    rules = _rules(domain, plan, ctx, problems)
+    if fresh is None:
+        return
+    if rules != _rules(domain, plan, ctx, problems):
+        problems.append("the rules judged the same plan twice differently")
+    for v in fresh:
+        if v.mode is not FailureMode.STALE:
+            problems.append(f"freshness reported a {v.mode.value} violation ({v.rule})")
+    for v in rules:
+        if v.mode not in _RULE_MODES:
+            problems.append(f"a rule reported a {v.mode.value} violation ({v.rule})")
+    for v in [*fresh, *rules]:
+        if v.rule not in kit.rules:
+            problems.append(f"rule {v.rule!r} is not in the kit's rules")
+
+
+def _rules(domain: Any, plan: Any, ctx: Any, problems: list[str]) -> list[Violation]:
+    found = _safely(lambda: list(domain.check_rules(plan, ctx)), problems)
+    return found if found is not None else []
+
+
+def _safely(call: Callable[[], T], problems: list[str]) -> T | None:
+    """``call()``, or ``None`` and a problem naming what it raised (a rule must never raise)."""
+    try:
+        return call()
+    except Exception as exc:
+        problem = f"the rules raised {exc!r}"
+        if problem not in problems:
+            problems.append(problem)
+        return None
+
+
+def _time_rules(
+    domain: Any, plan: Any, ctx: Any, version: str, repeats: int, report: ConformanceReport
+) -> None:
+    """The domain's freshness and rules on one decoded plan, best of ``repeats`` (ms)."""
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        try:
+            if not domain.check_fresh(plan, ctx, version):
+                domain.check_rules(plan, ctx)
+        except Exception:
+            return  # reported by _check_plan
+        best = min(best, (time.perf_counter() - t0) * 1000)
+    report.rules_ms_max = max(report.rules_ms_max, best)
 
 
 def _judge(

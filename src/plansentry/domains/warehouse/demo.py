@@ -23,6 +23,7 @@ from typing import Any, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision, SafeMove
 from plansentry.core.failures import FailureMode
+from plansentry.domains.warehouse.cycle import HANDLING_S
 from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext
 from plansentry.domains.warehouse.rules import WarehouseDomain
@@ -42,7 +43,7 @@ class DemoConfig:
     robots: int = 2
     seed: int = 0
     time_scale: float = 10.0
-    handling_s: float = 6.0
+    handling_s: float = HANDLING_S  # per item: the same figure the cycle-time rule assumes
     startup_s: float = 120.0  # warehouse seconds from the dock to the first decision point
 
     def __post_init__(self) -> None:

@@ -6,8 +6,11 @@ map version the log was written on, which must match).
 
 Rules versions (the identity in every audit log's header):
 
+- ``warehouse-rules/2``: version 1 and the cycle-time rule (``slow``: a plan estimated to take more
+  than 3 x the order's lower estimate; :mod:`.cycle`);
 - ``warehouse-rules/1``: freshness, validity (robot, bins, coverage, end station) and safety (closed
-  and staff-only zones, via-points on floor cells, routes that exist, speed limits).
+  and staff-only zones, via-points on floor cells, routes that exist, speed limits). A log written
+  under it replays under it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import msgspec
 from plansentry.core.errors import ConfigError, InputError
 from plansentry.domains.warehouse.classical import DECLARED_WCET_MS, ClassicalPlanner
 from plansentry.domains.warehouse.classical import NAME as CLASSICAL
+from plansentry.domains.warehouse.cycle import DEFAULT_CYCLE_TIME
 from plansentry.domains.warehouse.examples import (
     DEFAULT_ROBOT,
     DEFAULT_START_STATION,
@@ -108,10 +112,15 @@ def warehouse_kit(
         raise ConfigError(
             f"warehouse rules {version!r} unknown; this version has {', '.join(RULES_VERSIONS)}"
         )
+    cycle_time = None if version == "warehouse-rules/1" else DEFAULT_CYCLE_TIME
     if domain is None:
         if wh is None:
             wh = load_map(map_path) if map_path is not None else default_map()
-        domain = WarehouseDomain(wh)
+        domain = WarehouseDomain(wh, cycle_time=cycle_time)
+    elif domain.cycle_time != cycle_time:
+        raise ConfigError(
+            f"the domain's cycle-time rule ({domain.cycle_time}) is not {version}'s ({cycle_time})"
+        )
     wh = domain.wh
     example: dict[str, Any] = {}
     if DEFAULT_START_STATION in wh.pack_stations:

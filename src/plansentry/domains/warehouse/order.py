@@ -37,6 +37,11 @@ class Order:
     closed_zones: frozenset[str] = frozenset()
     notes: str = ""
 
+    @property
+    def items(self) -> int:
+        """Items the order asks for: the sum of its lines' quantities."""
+        return sum(line.qty for line in self.lines)
+
     @cached_property
     def expected(self) -> dict[tuple[str, str], int]:
         """``{(bin, sku): qty}``: what a plan must cover exactly."""
@@ -141,6 +146,7 @@ class PickContext:
     start: int
     closed_mask: int
     forbidden_mask: int  # closed zones and staff-only zones
+    lower_drive_s: float = 0.0  # a lower bound on any route's drive time (the cycle-time rule's)
 
     @property
     def version(self) -> str:

@@ -25,7 +25,7 @@ def _add_commands(subparsers: Any) -> None:
 
 NAME: Final = "warehouse"
 #: Every rules version the kit can apply, newest first (see :mod:`.kit`).
-RULES_VERSIONS: Final = ("warehouse-rules/1",)
+RULES_VERSIONS: Final = ("warehouse-rules/2", "warehouse-rules/1")
 
 PLUGIN: Final = DomainPlugin(
     name=NAME,

@@ -43,7 +43,9 @@ _CRASH: Final = frozenset(
 )
 
 #: Modes of a plan the unguarded controller executes although it is wrong.
-_EXECUTED_WRONG: Final = frozenset({FailureMode.STALE, FailureMode.INVALID, FailureMode.UNSAFE})
+_EXECUTED_WRONG: Final = frozenset(
+    {FailureMode.STALE, FailureMode.INVALID, FailureMode.UNSAFE, FailureMode.SLOW}
+)
 
 
 @final

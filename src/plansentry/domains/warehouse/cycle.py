@@ -1,0 +1,107 @@
+"""How long a picking plan takes, and the bound the cycle-time rule holds it to.
+
+The gate protects the decision's deadline; this rule protects the cycle's. A plan can be valid and
+safe and still take a hundred times the work it needs (a crawl at 0.001 m/s, a detour through 32
+via-points): to the robot's throughput that is a latency failure (bucket A), failure mode ``slow``.
+
+- **estimate**: the route the plan drives (start, via-points, picks, end, on the router's routes) at
+  its speed, plus ``handling_s`` per item;
+- **lower estimate**, independent of every planner: a lower bound on the route of *any* plan that
+  serves the order (the minimum spanning tree over the start and the bins' access cells, plus the
+  shortest leg from one of those bins to a pack station; open-map distances, which closures only
+  lengthen) driven at the fastest speed any such route may legally go (the limit of the zones it
+  cannot avoid: the start's, the bins', a pack station's), plus the same handling;
+- **bound**: ``factor`` x the lower estimate.
+
+The factor is chosen so that no optimal or classical plan over generated orders is refused
+(``tests/domains/warehouse/test_cycle.py`` and ``bench/cycle.py`` measure how close they come);
+a bound relative to the fallback's own plan would make "the classical plan passes" true by
+construction, which is why the lower estimate knows no planner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, final
+
+from plansentry.core.errors import ConfigError
+from plansentry.domains.warehouse.map import Warehouse
+from plansentry.domains.warehouse.router import UNREACHABLE, Router
+
+#: Seconds to pick one item at the bin (the demo's figure; the simulator calibrates its own).
+HANDLING_S: Final = 6.0
+#: The bound over the lower estimate (docs/SIMULATION.md, "The cycle-time rule").
+FACTOR: Final = 3.0
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleTime:
+    """The cycle-time rule's settings: ``factor`` x the lower estimate is the most a plan may take;
+    ``handling_s`` per item is added to both."""
+
+    factor: float = FACTOR
+    handling_s: float = HANDLING_S
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.factor, (int, float)) and self.factor >= 1):
+            raise ConfigError(f"cycle_time.factor must be >= 1, got {self.factor!r}")
+        if not (isinstance(self.handling_s, (int, float)) and self.handling_s >= 0):
+            raise ConfigError(f"cycle_time.handling_s must be >= 0, got {self.handling_s!r}")
+
+
+#: The rule as rules version ``warehouse-rules/2`` applies it.
+DEFAULT_CYCLE_TIME: Final = CycleTime()
+
+
+def lower_drive_s(router: Router, start: int, cells: list[int]) -> float:
+    """A lower bound (seconds) on driving from ``start`` through every cell of ``cells`` to any
+    pack station, by any route, at any legal speed; ``0.0`` if some cell is unreachable."""
+    wh: Warehouse = router.wh
+    nodes = [start, *dict.fromkeys(c for c in cells if c != start)]
+    n = len(nodes)
+    dist = [[0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            d, _ = router.leg(nodes[i], nodes[j], 0)
+            if d == UNREACHABLE:
+                return 0.0
+            dist[i][j] = dist[j][i] = d
+    tree = _mst_length(dist)
+    to_station = min(
+        (
+            d
+            for node in (nodes[1:] or nodes)
+            for station in wh.pack_stations.values()
+            if (d := router.leg(node, station, 0)[0]) != UNREACHABLE
+        ),
+        default=0,
+    )
+    required = wh.cell_zones[start]
+    for cell in cells:
+        required |= wh.cell_zones[cell]
+    fastest = max(
+        router.speed_limit(required | wh.cell_zones[station])
+        for station in wh.pack_stations.values()
+    )
+    return (tree + to_station) * wh.cell_m / fastest
+
+
+def _mst_length(dist: list[list[int]]) -> int:
+    """Length of the minimum spanning tree over a complete graph (Prim, O(n^2))."""
+    n = len(dist)
+    if n < 2:
+        return 0
+    best = dist[0][:]
+    used = [False] * n
+    used[0] = True
+    total = 0
+    for _ in range(n - 1):
+        j = min((k for k in range(n) if not used[k]), key=best.__getitem__)
+        used[j] = True
+        total += best[j]
+        row = dist[j]
+        for k in range(n):
+            if not used[k] and row[k] < best[k]:
+                best[k] = row[k]
+    return total
