@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: the project's own .venv, plansentry with its test extras
-# (the embedded model and a llama.cpp server, atheris, matplotlib, Ray, playwright), Debian's
-# chromium, then lint (ruff), type-check (mypy; strict on core/) and test (pytest). Arguments go to
-# pytest. CI runs exactly this (.ci/run).
+# (the embedded model and a llama.cpp server, atheris, matplotlib, Ray, playwright) and the drone
+# kit (kits/plansentry-drone, installed on its own as a third party's kit would be), Debian's
+# chromium, then lint (ruff), type-check (mypy; strict on core/ and on the drone kit) and test
+# (pytest, plansentry's tests and the kit's). Arguments go to pytest. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test]" -e kits/plansentry-drone
 # Debian's chromium, for the test that renders the HTML report headless (playwright drives it; its
 # own browser download is neither needed nor possible here).
 if ! command -v chromium >/dev/null 2>&1; then
@@ -17,9 +18,10 @@ if ! command -v chromium >/dev/null 2>&1; then
         exit 1
     fi
 fi
-.venv/bin/ruff check src tests bench fuzz
-.venv/bin/ruff format --check src tests bench fuzz
+.venv/bin/ruff check src tests bench fuzz kits
+.venv/bin/ruff format --check src tests bench fuzz kits
 .venv/bin/mypy
+.venv/bin/mypy --config-file kits/plansentry-drone/pyproject.toml kits/plansentry-drone/src
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
