@@ -11,8 +11,12 @@ import pytest
 from drone_helpers import AIRBORNE_M, with_battery
 from plansentry_drone import Mission, MissionPoint, random_context
 from plansentry_drone.mission_planner import visiting_order
+from plansentry_drone.rules import POINTS_VISITED
 
 from plansentry.core.decision import FallbackOutcome
+from plansentry.core.failures import FailureMode
+
+UNSAFE = FailureMode.UNSAFE
 
 
 def test_the_mission_plan_visits_every_point_in_nearest_neighbour_order(kit, ctx) -> None:
@@ -21,7 +25,8 @@ def test_the_mission_plan_visits_every_point_in_nearest_neighbour_order(kit, ctx
     stops = [w for w in plan.waypoints if w[2] != 60.0]
     assert [w[:2] for w in stops] == [(700.0, 600.0), (200.0, 1100.0), (1500.0, 100.0)]
     assert plan.end == "home" and plan.waypoints[-1][:2] == (0.0, 0.0)
-    assert plan.intent == "mission" and kit.domain.check_rules(plan, ctx) == []
+    assert kit.domain.check_rules(plan, ctx) == []
+    assert not kit.fallbacks[0].plan(ctx).abandons_task
 
 
 def test_the_mission_plan_bends_around_a_zone_the_straight_line_crosses(kit, ctx) -> None:
@@ -58,10 +63,14 @@ def test_too_little_battery_for_the_mission_leaves_the_planner_without_a_plan(
 
 
 def test_return_to_home_flies_home_when_the_mission_is_out_of_reach(kit, starved_ctx) -> None:
-    """The same drone gets home: a return plan the rules accept, ending over home."""
+    """The same drone gets home: a plan that abandons the mission, safe by every safety rule,
+    ending over home; the guard finds it usable."""
     outcome = kit.fallbacks[1].plan(starved_ctx)
-    assert outcome.usable and outcome.plan.intent == "return" and outcome.plan.end == "home"
-    assert kit.domain.check_rules(outcome.plan, starved_ctx) == []
+    assert outcome.abandons_task and outcome.plan.end == "home"
+    broken = kit.domain.check_rules(outcome.plan, starved_ctx)
+    assert {v.rule for v in broken} == {POINTS_VISITED}  # the mission is given up, not flown
+    (checked,) = [o for o in kit.guard().run_fallbacks(starved_ctx) if o.name == outcome.name]
+    assert checked.usable
 
 
 def test_return_to_home_has_no_plan_when_home_is_out_of_reach(kit, stranded_ctx) -> None:
@@ -112,16 +121,20 @@ def test_the_fallbacks_fly_at_cruise_speed_capped_by_the_drone(kit, ctx, max_spe
 
 def test_every_fallback_plan_passes_the_rules_over_random_missions(kit, ctx) -> None:
     """200 seeded missions of up to 16 points, on the ground or flying: whenever a fallback has
-    a plan, the rules accept it (a fallback never plans what the gate would refuse)."""
+    a plan, the rules accept it (a fallback never plans what the gate would refuse; one that
+    abandons the mission is held to the safety rules only)."""
     rng = random.Random(11)
     planned = 0
     for i in range(200):
         mission = random_context(rng, ctx.airspace, points=(1, 16), airborne=0.5, seq=i)
         for fb in kit.fallbacks:
-            plan = fb.plan(mission).plan
-            if plan is not None:
+            outcome = fb.plan(mission)
+            if outcome.plan is not None:
                 planned += 1
-                assert kit.domain.check_rules(plan, mission) == [], (fb.name, i)
+                broken = kit.domain.check_rules(outcome.plan, mission)
+                if outcome.abandons_task:
+                    broken = [v for v in broken if v.mode is UNSAFE]
+                assert broken == [], (fb.name, i)
     assert planned > 150
 
 

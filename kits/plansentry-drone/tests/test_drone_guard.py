@@ -57,7 +57,7 @@ def test_a_late_answer_falls_back_to_the_mission_planner(runtime, ctx, good_byte
 def test_a_battery_starved_drone_returns_home(runtime, starved_ctx) -> None:
     """The mission is out of the battery's reach, the model's answer malformed: home."""
     d = runtime.decide(starved_ctx, now_ns=0, output=b"{", latency_ms=40)
-    assert d.source == "return_to_home" and d.plan.intent == "return"
+    assert d.source == "return_to_home" and d.plan.end == "home"
 
 
 def test_a_stranded_drone_lands_where_it_is(runtime, stranded_ctx) -> None:

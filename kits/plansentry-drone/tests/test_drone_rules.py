@@ -103,10 +103,13 @@ def test_a_point_missed_by_more_than_its_tolerance_is_invalid(kit, ctx, good_pla
     )
 
 
-def test_a_return_plan_need_not_visit_the_points(kit, ctx, good_plan) -> None:
-    """intent "return" gives the mission up: no point need be visited."""
-    home_only = replace(good_plan, waypoints=((0.0, 0.0, 60.0),), intent="return")
-    assert kit.domain.check_rules(home_only, ctx) == []
+def test_a_plan_that_skips_the_points_is_invalid_whoever_writes_it(kit, ctx, good_plan) -> None:
+    """Straight home: the model may not give the mission up (only a fallback that abandons the
+    task is held to the safety rules alone); every point is reported unvisited."""
+    home_only = replace(good_plan, waypoints=((0.0, 0.0, 60.0),))
+    broken = kit.domain.check_rules(home_only, ctx)
+    assert broken and {v.rule for v in broken} == {POINTS_VISITED}
+    assert {v.mode for v in broken} == {INVALID}
 
 
 @pytest.mark.parametrize("end", ["PAD-WEST", "Home", ""])

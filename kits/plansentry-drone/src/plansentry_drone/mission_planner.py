@@ -23,7 +23,7 @@ from plansentry_drone.airspace import HOME
 from plansentry_drone.context import DroneContext, MissionPoint, Point3
 from plansentry_drone.energy import EnergyModel
 from plansentry_drone.flight import FlightSettings, energy_shortfall, fly, speed
-from plansentry_drone.schema import MISSION, DronePlan
+from plansentry_drone.schema import DronePlan
 
 NAME: Final = "mission_planner"
 #: Declared worst-case time (ms) for missions of up to 16 points in airspaces within the limits
@@ -86,6 +86,5 @@ class MissionPlanner:
             waypoints=waypoints,
             speed_mps=speed(ctx, self.settings),
             end=HOME,
-            intent=MISSION,
         )
         return FallbackOutcome(NAME, plan)

@@ -2,8 +2,8 @@
 plainly, and the plan's JSON Schema narrowed to this context for constrained decoding.
 
 The narrowed schema fixes the ids, lists the landing sites, bounds the speed by the drone's top
-speed and every altitude by the band, and leaves ``intent`` out (a model flies the mission; giving
-it up is the fallback's call). It is narrower than the gate's schema, never wider, and cannot say
+speed and every altitude by the band (a model flies the mission; giving it up is the
+return-to-home fallback's call). It is narrower than the gate's schema, never wider, and cannot say
 "avoid the zones" or "visit every point": the gate's rules judge those.
 """
 

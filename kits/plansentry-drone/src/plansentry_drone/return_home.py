@@ -1,11 +1,11 @@
 """Return to home: the last fallback before the safe action. Give the mission up and fly home.
 
 From where the drone is, around the no-fly zones at the cruise altitude, to above home, then
-down (:mod:`plansentry_drone.flight`); the plan's ``intent`` is ``"return"``, so no mission point
-need be visited. It has no plan, and says why, when the drone is already at home below the band
-(landing where it is, the safe action, takes it home), no clear route reaches home, or the
-battery cannot get there with its reserve: then the guard's safe action lands the drone where it
-is.
+down (:mod:`plansentry_drone.flight`). Its outcome ``abandons_task``: the guard holds it to the
+safety rules only, so no mission point need be visited. It has no plan, and says why, when the
+drone is already at home below the band (landing where it is, the safe action, takes it home), no
+clear route reaches home, or the battery cannot get there with its reserve: then the guard's safe
+action lands the drone where it is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from plansentry_drone.airspace import HOME
 from plansentry_drone.context import DroneContext
 from plansentry_drone.energy import EnergyModel
 from plansentry_drone.flight import FlightSettings, energy_shortfall, fly, speed
-from plansentry_drone.schema import RETURN, DronePlan
+from plansentry_drone.schema import DronePlan
 
 NAME: Final = "return_to_home"
 #: Declared worst-case time (ms) in airspaces within the limits of :mod:`plansentry_drone.airspace`,
@@ -60,6 +60,5 @@ class ReturnToHome:
             waypoints=waypoints,
             speed_mps=speed(ctx, self.settings),
             end=HOME,
-            intent=RETURN,
         )
-        return FallbackOutcome(NAME, plan)
+        return FallbackOutcome(NAME, plan, abandons_task=True)

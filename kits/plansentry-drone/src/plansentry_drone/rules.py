@@ -32,7 +32,7 @@ from plansentry.core.failures import FailureMode, Violation
 from plansentry_drone.context import DroneContext
 from plansentry_drone.energy import EnergyModel
 from plansentry_drone.obstacles import leg_box
-from plansentry_drone.schema import MISSION, DronePlan
+from plansentry_drone.schema import DronePlan
 
 MISSION_ID: Final = "mission_id"  # stale: the plan names another mission
 ASKED_VERSION: Final = "asked_version"  # stale: the model was asked for another mission or airspace
@@ -95,8 +95,7 @@ class DroneDomain:
         if plan.drone_id != drone.drone_id:
             why = f"plan is for drone {plan.drone_id!r}, not {drone.drone_id!r}"
             out.append(Violation(DRONE_ID, _INVALID, why, "drone_id"))
-        if plan.intent == MISSION:
-            _points_visited(plan, ctx, out)
+        visited = _points_visited(plan, ctx, out)
         _route_end(plan, ctx, out)
         _altitudes(plan, ctx, out)
         _legs(plan, ctx, out)
@@ -105,8 +104,7 @@ class DroneDomain:
                 f"{plan.speed_mps:g} m/s over the drone's top speed of {drone.max_speed_mps:g} m/s"
             )
             out.append(Violation(SPEED_LIMIT, _UNSAFE, why, "speed_mps"))
-        hover = len(ctx.mission.points) if plan.intent == MISSION else 0
-        estimate = self.energy.estimate_wh(drone.position_m, plan.waypoints, hover_points=hover)
+        estimate = self.energy.estimate_wh(drone.position_m, plan.waypoints, hover_points=visited)
         needed = self.energy.with_reserve_wh(estimate)
         if needed > drone.battery_wh:
             why = (
@@ -117,18 +115,24 @@ class DroneDomain:
         return out
 
 
-def _points_visited(plan: DronePlan, ctx: DroneContext, out: list[Violation]) -> None:
+def _points_visited(plan: DronePlan, ctx: DroneContext, out: list[Violation]) -> int:
+    """Report every mission point no waypoint comes within its tolerance of; returns how many
+    points the plan does visit (each costs a hover in the energy estimate)."""
+    visited = 0
     for point in ctx.mission.points:
         px, py, pz = point.position_m
         nearest = min(
             math.sqrt((x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2) for x, y, z in plan.waypoints
         )
-        if nearest > point.tolerance_m:
+        if nearest <= point.tolerance_m:
+            visited += 1
+        else:
             why = (
                 f"mission point {point.point_id} not visited: the nearest waypoint is "
                 f"{nearest:.1f} m from it (tolerance {point.tolerance_m:g} m)"
             )
             out.append(Violation(POINTS_VISITED, _INVALID, why, "waypoints"))
+    return visited
 
 
 def _route_end(plan: DronePlan, ctx: DroneContext, out: list[Violation]) -> None:

@@ -8,7 +8,7 @@ writes: at most :data:`MAX_WAYPOINTS` waypoints, coordinates within ±100 km, sp
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias
 
 import msgspec
 
@@ -24,23 +24,16 @@ Altitude = Annotated[float, msgspec.Meta(ge=-MAX_ALT_M, le=MAX_ALT_M)]
 #: ``[x, y, alt]`` in metres.
 Waypoint: TypeAlias = tuple[Coord, Coord, Altitude]
 
-#: Fly the mission: every mission point must be visited.
-MISSION: Final = "mission"
-#: Give the mission up and land at ``end``: no point need be visited (return-to-home's plans).
-RETURN: Final = "return"
-
 
 class DronePlan(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A flight: from where the drone is, straight legs through ``waypoints`` in order at
-    ``speed_mps``, then a vertical descent onto ``end`` (``"home"`` or a landing pad's id).
-    ``intent`` is ``"mission"`` (the default) or ``"return"`` (the mission is given up)."""
+    ``speed_mps``, then a vertical descent onto ``end`` (``"home"`` or a landing pad's id)."""
 
     mission_id: Name
     drone_id: Name
     waypoints: Annotated[tuple[Waypoint, ...], msgspec.Meta(min_length=1, max_length=MAX_WAYPOINTS)]
     speed_mps: Annotated[float, msgspec.Meta(gt=0, le=MAX_SPEED_MPS)]
     end: Name
-    intent: Literal["mission", "return"] = MISSION
 
 
 def plan_json_schema() -> dict[str, Any]:
