@@ -56,52 +56,48 @@ DEFAULT_CYCLE_TIME: Final = CycleTime()
 
 def lower_drive_s(router: Router, start: int, cells: list[int]) -> float:
     """A lower bound (seconds) on driving from ``start`` through every cell of ``cells`` to any
-    pack station, by any route, at any legal speed; ``0.0`` if some cell is unreachable."""
+    pack station, by any route, at any legal speed; ``0.0`` if some cell is unreachable.
+
+    Called when a context is made (not inside the gate's timing); the distances come from the
+    router's open-map table (:meth:`~.router.Router.open_distances`).
+    """
     wh: Warehouse = router.wh
     nodes = [start, *dict.fromkeys(c for c in cells if c != start)]
-    n = len(nodes)
-    dist = [[0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1, n):
-            d, _ = router.leg(nodes[i], nodes[j], 0)
-            if d == UNREACHABLE:
-                return 0.0
-            dist[i][j] = dist[j][i] = d
+    dist = router.open_distances(nodes, nodes)
+    for row in dist:
+        if UNREACHABLE in row:
+            return 0.0
     tree = _mst_length(dist)
-    to_station = min(
-        (
-            d
-            for node in (nodes[1:] or nodes)
-            for station in wh.pack_stations.values()
-            if (d := router.leg(node, station, 0)[0]) != UNREACHABLE
-        ),
-        default=0,
-    )
-    required = wh.cell_zones[start]
+    stations = list(wh.pack_stations.values())
+    reachable = [
+        d
+        for row in router.open_distances(nodes[1:] or nodes, stations)
+        for d in row
+        if d != UNREACHABLE
+    ]
+    to_station = min(reachable, default=0)
+    zones = wh.cell_zones
+    required = zones[start]
     for cell in cells:
-        required |= wh.cell_zones[cell]
-    fastest = max(
-        router.speed_limit(required | wh.cell_zones[station])
-        for station in wh.pack_stations.values()
-    )
+        required |= zones[cell]
+    fastest = max([router.speed_limit(required | zones[station]) for station in stations])
     return (tree + to_station) * wh.cell_m / fastest
 
 
 def _mst_length(dist: list[list[int]]) -> int:
-    """Length of the minimum spanning tree over a complete graph (Prim, O(n^2))."""
-    n = len(dist)
-    if n < 2:
+    """Length of the minimum spanning tree over a complete graph (Prim, O(n^2)); every minimum
+    spanning tree has this length, whichever ties are broken which way."""
+    if len(dist) < 2:
         return 0
-    best = dist[0][:]
-    used = [False] * n
-    used[0] = True
+    rest = list(range(1, len(dist)))  # the nodes not in the tree yet ...
+    best = dist[0][1:]  # ... and the shortest edge from the tree to each
     total = 0
-    for _ in range(n - 1):
-        j = min((k for k in range(n) if not used[k]), key=best.__getitem__)
-        used[j] = True
-        total += best[j]
-        row = dist[j]
-        for k in range(n):
-            if not used[k] and row[k] < best[k]:
-                best[k] = row[k]
+    while rest:
+        i = best.index(min(best))
+        total += best[i]
+        row = dist[rest[i]]
+        rest[i], best[i] = rest[-1], best[-1]
+        rest.pop()
+        best.pop()
+        best = [b if b <= (d := row[k]) else d for b, k in zip(best, rest, strict=True)]
     return total

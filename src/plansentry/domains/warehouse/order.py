@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
 from plansentry.core.errors import InputError
 from plansentry.domains.warehouse.map import Warehouse
+
+if TYPE_CHECKING:
+    from plansentry.domains.warehouse.rules import RuleTables
 
 
 class OrderError(InputError):
@@ -139,7 +142,13 @@ def make_order(
 @final
 @dataclass(frozen=True, eq=False)
 class PickContext:
-    """Everything a plan is judged against: the order, the robot, where it stands, the closures."""
+    """Everything a plan is judged against: the order, the robot, where it stands, the closures.
+
+    ``version`` is computed once, with the context. ``tables`` is what the domain that made the
+    context (:meth:`~.rules.WarehouseDomain.context`) precomputed for judging plans in it, at
+    request time rather than inside the gate; a context made any other way (or copied with
+    :func:`dataclasses.replace`) has none, and is judged by the same rules without them.
+    """
 
     order: Order
     robot_id: str
@@ -147,7 +156,8 @@ class PickContext:
     closed_mask: int
     forbidden_mask: int  # closed zones and staff-only zones
     lower_drive_s: float = 0.0  # a lower bound on any route's drive time (the cycle-time rule's)
+    version: str = field(init=False, repr=False)  # what a fresh plan was asked with
+    tables: RuleTables | None = field(default=None, init=False, repr=False)
 
-    @property
-    def version(self) -> str:
-        return self.order.version
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", self.order.version)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
@@ -110,6 +111,23 @@ class Router:
             return UNREACHABLE, 0
         return d, tree.mask[b]
 
+    def open_distances(self, sources: Sequence[int], targets: Sequence[int]) -> list[list[int]]:
+        """``[[leg(a, b, 0)[0] for b in targets] for a in sources]``: open-map distances in cells
+        (-1 where there is no route), read from the table wherever both ends are points of
+        interest. The floor graph is undirected, so these distances are symmetric."""
+        idx = self.poi_index
+        columns = [j for b in targets if (j := idx.get(b)) is not None]
+        table = len(columns) == len(targets)
+        out = []
+        for a in sources:
+            row = idx.get(a)
+            if table and row is not None:
+                dists = self.leg_dist[row]
+                out.append([dists[j] for j in columns])
+            else:
+                out.append([self.leg(a, b, 0)[0] for b in targets])
+        return out
+
     def _open_map_leg_ok(self, a: int, b: int, closed: int) -> bool:
         ia, ib = self.poi_index.get(a), self.poi_index.get(b)
         if ia is None or ib is None:
@@ -141,3 +159,53 @@ class Router:
                     limit = min(limit, z.speed_limit_mps)
             self._limits[mask] = limit
         return limit
+
+
+@final
+class LegSums:
+    """The router's open-map legs, each packed into one integer that can be summed along a route.
+
+    The sum of a route's packed legs says its length in cells (``cells(total)``) and, for every zone
+    bit, how many of its legs cross that zone (``total & counters(mask)`` is non-zero when some leg
+    crossed a zone of ``mask``). Counting rather than OR-ing is what makes one addition per leg
+    enough; each count has ``FIELD_BITS`` bits, so a sum must have at most ``MAX_LEGS`` legs.
+
+    Layout, low bits first: one counter per zone bit, one counter of legs without an open-map
+    route (``no_route``), then the distance. ``rows[i][j]`` is the leg from point of interest ``i``
+    to ``j`` (:attr:`Router.poi_index`); ``no_row`` is a row of legs without an open-map route.
+    """
+
+    FIELD_BITS: Final = 8
+    MAX_LEGS: Final = (1 << FIELD_BITS) - 1
+
+    def __init__(self, router: Router) -> None:
+        self.zone_bits = sum(z.bit for z in router.wh.zones.values()).bit_length()
+        self.no_route = 1 << (self.FIELD_BITS * self.zone_bits)
+        self.no_route_counter = self.no_route * self.MAX_LEGS  # "some leg had no route"
+        self._dist_shift = self.FIELD_BITS * (self.zone_bits + 1)
+        same: dict[int, int] = {}  # one int object per distinct value: most legs repeat
+        self.rows: list[list[int]] = []
+        for masks, dists in zip(router.leg_mask, router.leg_dist, strict=True):
+            row = []
+            for m, d in zip(masks, dists, strict=True):
+                value = self.no_route if m == UNREACHABLE else self.pack(d, m)
+                row.append(same.setdefault(value, value))
+            self.rows.append(row)
+        self.no_row: list[int] = [self.no_route] * len(self.rows)
+
+    def pack(self, cells: int, mask: int) -> int:
+        """The packed leg of ``cells`` cells crossing the zones in ``mask``."""
+        return cells << self._dist_shift | self.counters(mask, 1)
+
+    def counters(self, mask: int, value: int = MAX_LEGS) -> int:
+        """``value`` in the counter of every zone bit of ``mask`` (the default: all ones, a test
+        for "some leg crossed a zone of ``mask``")."""
+        out = 0
+        for bit in range(self.zone_bits):
+            if mask >> bit & 1:
+                out |= value << (self.FIELD_BITS * bit)
+        return out
+
+    def cells(self, total: int) -> int:
+        """The length in cells of a sum of packed legs."""
+        return total >> self._dist_shift

@@ -16,21 +16,32 @@ route at its speed, plus handling) is at most ``factor`` x the order's lower est
 context computes when it is made (not inside the gate's timing). ``cycle_time=None`` turns the
 rule off (rules version ``warehouse-rules/1``, before it existed).
 
-All rules are evaluated and all violations returned; the gate reports the most severe mode. The cost
-is a few dictionary and table look-ups per pick; a via-point or a leg that crosses a closed zone costs
-one cached grid search.
+All rules are evaluated and all violations returned; the gate reports the most severe mode.
+
+Cost. A context made by :meth:`WarehouseDomain.context` carries :class:`RuleTables`, computed at
+request time (outside the gate's timing) from the context alone: for each of the order's bins its
+line, its bit and its row of packed open-map legs (:class:`~.router.LegSums`), the pack stations a
+plan may end at, and the cycle-time bound. With them, a plan that breaks no rule is proven so by
+one pass of a dictionary look-up, two comparisons and one table look-up and addition per pick (the
+fast path, :meth:`WarehouseDomain._passes`). Anything else on the way (a bin not in the order, a
+line picked twice, a via-point, an end that is no usable pack station, a speed over the limit, a
+slow estimate) abandons the fast path for the full rules (:meth:`WarehouseDomain._judge`), which
+find and describe every violation. Verdicts and violations are therefore those of the full rules
+whichever path ran; ``tests/domains/warehouse/test_rules_equivalence.py`` checks both against a
+frozen copy of the rules as they were before the fast path. A via-point, or a leg that crosses a
+closed zone, costs one cached grid search.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, final
 
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.domains.warehouse.cycle import DEFAULT_CYCLE_TIME, CycleTime, lower_drive_s
 from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext
-from plansentry.domains.warehouse.router import UNREACHABLE, Router
+from plansentry.domains.warehouse.router import UNREACHABLE, LegSums, Router
 from plansentry.domains.warehouse.schema import Pick, Plan
 
 #: The rule names this domain reports (``Violation.rule``): match on these, never on messages.
@@ -94,16 +105,79 @@ class WarehouseDomain:
             name: (b.access, self._poi_index[b.access], wh.cell_zones[b.access])
             for name, b in wh.bins.items()
         }
+        # The fast path's tables (RuleTables): legs that sum, the zones that lower the speed
+        # limit (as (counter test, zone bits) pairs), pack stations by the zones forbidden.
+        self._legs = LegSums(self.router)
+        self._speed_zones = tuple(
+            (self._legs.counters(z.bit), z.bit)
+            for z in wh.zones.values()
+            if z.speed_limit_mps is not None
+        )
+        self._ends: dict[int, dict[str, tuple[int, int]]] = {}
 
     def context(self, order: Order, robot_id: str, start: int) -> PickContext:
-        """The context a plan for ``order`` by ``robot_id`` standing at cell ``start`` is judged in."""
-        closed = self.wh.closed_mask(order.closed_zones)
-        order.expected  # noqa: B018 - computed now, at request time, not inside the gate's timing
+        """The context a plan for ``order`` by ``robot_id`` standing at cell ``start`` is judged in.
+
+        Everything the rules can know before a plan exists is computed here, at request time, not
+        inside the gate's timing: the order's lines, the cycle-time rule's lower estimate, and the
+        :class:`RuleTables` of the fast path.
+        """
+        wh = self.wh
+        closed = wh.closed_mask(order.closed_zones)
+        forbidden = closed | self._staff
         lower = 0.0
         if self.cycle_time is not None:
-            cells = [self.wh.bins[line.bin].access for line in order.lines]
+            cells = [wh.bins[line.bin].access for line in order.lines]
             lower = lower_drive_s(self.router, start, cells)
-        return PickContext(order, robot_id, start, closed, closed | self._staff, lower)
+        ctx = PickContext(order, robot_id, start, closed, forbidden, lower)
+        object.__setattr__(ctx, "tables", self._tables(ctx))
+        return ctx
+
+    def _tables(self, ctx: PickContext) -> RuleTables | None:
+        """What :meth:`_passes` reads, a pure function of the context and this domain; ``None``
+        for an order too long to sum its legs (its plans get the full rules)."""
+        order, forbidden = ctx.order, ctx.forbidden_mask
+        expected = order.expected
+        if len(expected) + 1 > LegSums.MAX_LEGS:
+            return None
+        rows, bins = self._legs.rows, self._bins
+        picks: dict[str, tuple[int, list[int], str, int, int, int]] = {}
+        bit = 1
+        for (name, sku), qty in expected.items():
+            info = bins.get(name)
+            if name not in picks and info is not None and not info[2] & forbidden:
+                cell, poi, _ = info
+                picks[name] = (poi, rows[poi], sku, qty, bit, cell)
+            # else: another line of a bin already in (other_lines), or a pick no plan may make
+            bit <<= 1
+        other_lines = None
+        if len(picks) < len(expected):
+            other_lines = {line: (qty, 1 << k) for k, (line, qty) in enumerate(expected.items())}
+        start_poi = self._poi_index.get(ctx.start)
+        ends = self._ends.get(forbidden)
+        if ends is None:
+            ends = {
+                name: (self._poi_index[cell], cell)
+                for name, cell in self.wh.pack_stations.items()
+                if not self.wh.cell_zones[cell] & forbidden
+            }
+            self._ends[forbidden] = ends
+        handling_s = bound_s = 0.0
+        rule = self.cycle_time
+        if rule is not None:
+            handling_s = rule.handling_s * order.items
+            bound_s = rule.factor * (ctx.lower_drive_s + handling_s)
+        return RuleTables(
+            domain=self,
+            lines=len(expected),
+            picks=picks,
+            other_lines=other_lines,
+            start_row=self._legs.no_row if start_poi is None else rows[start_poi],
+            ends=ends,
+            blocked=self._legs.no_route_counter | self._legs.counters(ctx.closed_mask),
+            handling_s=handling_s,
+            bound_s=bound_s,
+        )
 
     def version(self, ctx: PickContext) -> str:
         return ctx.version
@@ -133,6 +207,97 @@ class WarehouseDomain:
 
     def check_rules(self, plan: Plan, ctx: PickContext) -> Sequence[Violation]:
         """Every rule ``plan`` breaks, with where and why; empty if none."""
+        tables = ctx.tables
+        if tables is not None and tables.domain is self and self._passes(plan, ctx, tables):
+            return []
+        return self._judge(plan, ctx)
+
+    def _passes(self, plan: Plan, ctx: PickContext, t: RuleTables) -> bool:
+        """``True`` only if :meth:`_judge` would find no violation (the fast path).
+
+        It retraces :meth:`_judge` for a plan that breaks nothing: the same legs (from the same
+        open-map table, or from the same router call where that table cannot answer: no route,
+        or a closed zone crossed), the same speed limit and the same cycle-time arithmetic.
+        Coverage is proven by counting: as many picks as order lines, each one a line of the
+        order with its qty, and every line's bit set (n picks setting n bits: none twice).
+        The legs are summed from the table first (one addition each, :class:`~.router.LegSums`);
+        only if the sum shows a leg the table cannot answer for this context are they summed
+        again, asking the router for those legs. ``False`` means "not proven" (a via-point, an
+        unusual bin, any broken rule), never "broken".
+        """
+        picks = plan.picks
+        if plan.robot_id != ctx.robot_id or plan.via or len(picks) != t.lines:
+            return False
+        table, other_lines = t.picks, t.other_lines
+        row = t.start_row
+        total = got = 0
+        for pick in picks:
+            try:
+                poi, next_row, sku, qty, bit, _ = table[pick.bin]
+            except KeyError:
+                return False
+            if pick.sku != sku or pick.qty != qty:  # another line of this bin, or none
+                other = None if other_lines is None else other_lines.get((pick.bin, pick.sku))
+                if other is None or other[0] != pick.qty:
+                    return False
+                bit = other[1]
+            got |= bit
+            total += row[poi]
+            row = next_row
+        end = t.ends.get(plan.end)
+        if got != t.all_lines or end is None:
+            return False
+        total += row[end[0]]
+        if total & t.blocked:
+            total = self._routed_total(plan, ctx, t, end)
+            if total < 0:
+                return False
+        crossed = 0  # the zones crossed that have a speed limit: all speed_limit looks at
+        for counter, bits in self._speed_zones:
+            if total & counter:
+                crossed |= bits
+        speed = plan.speed_mps
+        if speed > self.router.speed_limit(crossed):
+            return False
+        if self.cycle_time is None:
+            return True
+        # _cycle_time's arithmetic: (cells x cell_m) / speed + handling, against the bound
+        return not self._legs.cells(total) * self.wh.cell_m / speed + t.handling_s > t.bound_s
+
+    def _routed_total(
+        self, plan: Plan, ctx: PickContext, t: RuleTables, end: tuple[int, int]
+    ) -> int:
+        """The packed legs of a plan whose every pick :meth:`_passes` found in ``t.picks``,
+        asking the router (as :meth:`_slow_leg` does) for each leg the table cannot answer in
+        this context; -1 if one has no open route."""
+        table, blocked, closed = t.picks, t.blocked, ctx.closed_mask
+        row, prev = t.start_row, ctx.start
+        total = 0
+        for pick in plan.picks:
+            poi, next_row, _, _, _, cell = table[pick.bin]
+            leg = row[poi]
+            if leg & blocked:
+                leg = self._routed(prev, cell, closed)
+                if leg < 0:
+                    return -1
+            total += leg
+            row, prev = next_row, cell
+        poi, cell = end
+        leg = row[poi]
+        if leg & blocked:
+            leg = self._routed(prev, cell, closed)
+            if leg < 0:
+                return -1
+        return total + leg
+
+    def _routed(self, a: int, b: int, closed: int) -> int:
+        """The router's leg from ``a`` to ``b`` (what :meth:`_slow_leg` asks), packed; -1 if
+        there is no open route."""
+        dist, mask = self.router.leg(a, b, closed)
+        return -1 if dist == UNREACHABLE else self._legs.pack(dist, mask)
+
+    def _judge(self, plan: Plan, ctx: PickContext) -> Sequence[Violation]:
+        """The full rules: every violation, in order, with where and why; empty if none."""
         out: list[Violation] = []
         if plan.robot_id != ctx.robot_id:
             out.append(
@@ -262,6 +427,64 @@ class WarehouseDomain:
             crossed |= m
             prev = cell
         return prev, crossed, cells
+
+
+@final
+class RuleTables:
+    """What :meth:`WarehouseDomain.context` precomputes for judging plans in one context.
+
+    - ``domain``: the domain that computed them (another domain judges without them);
+    - ``lines``: how many distinct order lines a plan must cover; ``all_lines``: their bits;
+    - ``picks``: bin name -> ``(poi, legs row, sku, qty, line bit, access cell)`` for the first
+      line of each order bin a plan may visit (the bin exists and is in no closed or staff-only
+      zone); the row holds the packed legs from that bin (:class:`~.router.LegSums`);
+    - ``other_lines``: ``(bin, sku) -> (qty, line bit)`` for every line, when some line has no
+      entry of its own in ``picks`` (a bin with several lines); else ``None``;
+    - ``start_row``: the packed legs from the start (legs the router must answer, when the
+      start is not a point of interest);
+    - ``ends``: pack station name -> ``(poi, cell)`` for the stations a plan may end at;
+    - ``blocked``: a packed leg, or a sum of them, ANDed with it is non-zero when the table
+      cannot answer some leg for this context (no open-map route, or a closed zone crossed);
+    - ``handling_s`` and ``bound_s``: the cycle-time rule's handling of the order's items, and
+      its bound (both 0 when the rule is off).
+    """
+
+    __slots__ = (
+        "all_lines",
+        "blocked",
+        "bound_s",
+        "domain",
+        "ends",
+        "handling_s",
+        "lines",
+        "other_lines",
+        "picks",
+        "start_row",
+    )
+
+    def __init__(
+        self,
+        *,
+        domain: WarehouseDomain,
+        lines: int,
+        picks: Mapping[str, tuple[int, list[int], str, int, int, int]],
+        other_lines: Mapping[tuple[str, str], tuple[int, int]] | None,
+        start_row: list[int],
+        ends: Mapping[str, tuple[int, int]],
+        blocked: int,
+        handling_s: float,
+        bound_s: float,
+    ) -> None:
+        self.domain = domain
+        self.lines = lines
+        self.all_lines = (1 << lines) - 1
+        self.picks = picks
+        self.other_lines = other_lines
+        self.start_row = start_row
+        self.ends = ends
+        self.blocked = blocked
+        self.handling_s = handling_s
+        self.bound_s = bound_s
 
 
 def _coverage(
