@@ -92,3 +92,13 @@ def test_bad_config_names_the_field(kw: dict[str, float], field: str) -> None:
     """Invalid thresholds fail at construction with the field named."""
     with pytest.raises(ValueError, match=field):
         BreakerConfig(**kw)  # type: ignore[arg-type]
+
+
+def test_stop_probing_reopens_with_the_cooldown_over() -> None:
+    """Probing stopped without a verdict: open, its cool-down over, no probe counted."""
+    cfg = BreakerConfig(consecutive_failures=1, cooldown_s=5, probes=3)
+    state, _ = run(cfg, [(True, False)])
+    probing, _ = brk.record(cfg, brk.start_probing(state), 5 * S, failed=False, slow=False)
+    stopped = brk.stop_probing(probing)
+    assert stopped.phase is BreakerPhase.OPEN and stopped.probes_ok == 0
+    assert brk.cooldown_elapsed(stopped, 5 * S) and stopped.cooldown_ns == state.cooldown_ns

@@ -195,3 +195,45 @@ def test_any_outcome_sequence_follows_the_table(steps) -> None:
         if nxt.state is State.PROBING:
             assert nxt.breaker.phase is BreakerPhase.HALF_OPEN
         gs = replace(nxt)
+
+
+def _probing_with_no_plan():
+    """Three failures open the breaker; after the cool-down one probe passes (PROBING, half-open);
+    then a decision that did not consult the model (a request refused before the cool-down ended,
+    or cancelled) finds no fallback plan either."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    _, gs = decide(CFG, gs, inp(6 * S))
+    assert gs.state is State.PROBING and gs.breaker.phase is BreakerPhase.HALF_OPEN
+    _, gs = decide(CFG, gs, inp(6 * S, kind=ArrivalKind.NOT_ASKED, fallbacks=(NONE,)))
+    return gs
+
+
+def test_safe_hold_while_probing_holds_an_open_breaker_not_a_half_open_one() -> None:
+    """Regression (model check): SAFE_HOLD entered while probing kept the breaker half-open, a
+    pair no event of the table leaves; it now reopens it with the cool-down still over."""
+    gs = _probing_with_no_plan()
+    assert gs.state is State.SAFE_HOLD and gs.breaker.phase is BreakerPhase.OPEN
+    assert consult(replace(gs, state=State.BYPASS), 6 * S)
+
+
+def test_probe_answer_decided_in_a_safe_hold_while_probing_does_not_raise() -> None:
+    """Regression (model check): a probe asked before that safe hold and decided in it raised
+    KeyError (SAFE_HOLD, probes_passed); it is now a shadow answer, and the fallback restores BYPASS."""
+    d, gs = decide(CFG, _probing_with_no_plan(), inp(6 * S))
+    assert d.shadow and d.source == "stepper" and gs.state is State.BYPASS
+
+
+def test_probe_after_leaving_a_safe_hold_while_probing_does_not_raise() -> None:
+    """Regression (model check): leaving that safe hold with a fallback gave BYPASS with a half-open
+    breaker, so the next probe raised KeyError (BYPASS, probes_passed); probing starts afresh."""
+    gs = _probing_with_no_plan()
+    assert not consult(gs, 7 * S)
+    _, gs = decide(CFG, gs, inp(7 * S, kind=ArrivalKind.NOT_ASKED))
+    assert gs.state is State.BYPASS and consult(gs, 7 * S)
+    states = []
+    for t in (7 * S, 8 * S):
+        _, gs = decide(CFG, gs, inp(t))
+        states.append(gs.state)
+    assert states == [State.PROBING, State.DEGRADED]

@@ -8,9 +8,12 @@ It opens on any of three signals, whichever comes first:
 - a slow-call rate of at least ``slow_rate`` over the same window (a call is slow when the model
   took longer than ``slow_call_ms``, whether or not its output was good).
 
-Open, it refuses the model for ``cooldown_s``; then up to ``probes`` calls are let through one at a
-time (half-open). That many successes close it; one failure reopens it with the cool-down multiplied
-by ``backoff`` (at most ``max_cooldown_s``). No lock is involved: the state is a frozen value.
+Open, it refuses the model for ``cooldown_s``; then calls are let through again (half-open) and each
+answer is a probe: ``probes`` successes close it; one failure reopens it with the cool-down
+multiplied by ``backoff`` (at most ``max_cooldown_s``). The breaker counts probes as they are
+decided; it does not limit how many calls are let through before they are (several requests in
+flight at once all go through: docs/VERIFICATION.md). No lock is involved: the state is a frozen
+value.
 """
 
 from __future__ import annotations
@@ -150,3 +153,9 @@ def cooldown_elapsed(state: BreakerState, now_ns: int) -> bool:
 
 def start_probing(state: BreakerState) -> BreakerState:
     return replace(state, phase=BreakerPhase.HALF_OPEN, probes_ok=0)
+
+
+def stop_probing(state: BreakerState) -> BreakerState:
+    """Back to open, its cool-down still over, when probing stops without a verdict: the next call
+    let through starts probing again (with no probe counted)."""
+    return replace(state, phase=BreakerPhase.OPEN, probes_ok=0)

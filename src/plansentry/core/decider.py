@@ -200,6 +200,16 @@ def decide(
     Never raises for any gate verdict or arrival; raises :class:`ValueError` only for an input that
     breaks the runtime's contract (an in-time output with no verdict).
     """
+    decision, nxt, _ = decide_traced(cfg, state, inp)
+    return decision, nxt
+
+
+def decide_traced(
+    cfg: DeciderConfig, state: GuardState, inp: DecisionInput[PlanT]
+) -> tuple[Decision[PlanT], GuardState, tuple[Transition, ...]]:
+    """:func:`decide`, also returning every transition fired, self-loops included (the decision
+    records only the changes of state): what a model check needs to say which (state, event) pairs
+    of the table it reached."""
     step = _Step(state)
     now = inp.decided_ns
     cutoff_ns = inp.deadline_ns - cfg.reserve_ns
@@ -254,7 +264,12 @@ def decide(
     if plan is None:
         chain = "; ".join(f"{f.name}: {f.detail or 'no plan'}" for f in inp.fallbacks)
         chosen = SafeMove(chain or "no fallbacks", cfg.safe_action)
-        step.go(Event.NO_VALID_PLAN, f"safe move ({chosen.reason})")
+        breaker = step.gs.breaker
+        if breaker.phase is BreakerPhase.HALF_OPEN:
+            # Probing (the model not consulted this time) and no plan: SAFE_HOLD holds a closed or
+            # an open breaker, never a half-open one, which no event of the table could leave.
+            breaker = brk.stop_probing(breaker)
+        step.go(Event.NO_VALID_PLAN, f"safe move ({chosen.reason})", breaker=breaker)
     else:
         chosen = plan
         if step.gs.state is State.SAFE_HOLD:
@@ -283,4 +298,4 @@ def decide(
         shadow=shadow,
         skipped="" if consulted else (inp.arrival.detail or "not asked"),
     )
-    return decision, step.gs
+    return decision, step.gs, tuple(step.transitions)
