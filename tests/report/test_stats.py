@@ -3,12 +3,16 @@ histogram bins and sample sizes."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from plansentry.report.stats import (
     detect_ms,
     latency_bin,
     percentile,
+    ratio_interval,
     required_trials,
     slack_bin,
     wilson,
@@ -67,3 +71,45 @@ def test_histogram_bins_are_open_at_both_ends() -> None:
     assert latency_bin(60_000 * ms) == 200
     assert slack_bin(-10_000 * ms) == -80 and slack_bin(10_000 * ms) == 40
     assert slack_bin(-1 * ms) == -1 and slack_bin(0) == 0
+
+
+def test_ratio_interval_agrees_with_the_log_interval_when_counts_are_large() -> None:
+    """With thousands of events on both sides MOVER-R and the Katz log interval coincide."""
+    x1, n1, x2, n2 = 3_600, 500_000, 250, 500_000
+    lo, hi = ratio_interval(x1, n1, x2, n2)
+    ratio = (x1 / n1) / (x2 / n2)
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+    assert lo == pytest.approx(ratio * math.exp(-1.96 * se), rel=1e-3)
+    assert hi == pytest.approx(ratio * math.exp(1.96 * se), rel=1e-3)
+    assert lo < ratio < hi
+
+
+@pytest.mark.parametrize(
+    ("x1", "x2", "lo_is", "hi_is"),
+    [
+        (3_600, 0, "finite", "inf"),  # no event below: a lower bound only
+        (0, 40, "zero", "finite"),  # no event above: an upper bound only
+        (0, 0, "zero", "inf"),  # nothing to say
+    ],
+)
+def test_ratio_interval_without_events_on_one_side(x1, x2, lo_is, hi_is) -> None:
+    """A zero count is a one-sided interval, never a division by zero."""
+    n = 500_000
+    lo, hi = ratio_interval(x1, n, x2, n)
+    assert {"zero": lo == 0.0, "finite": 0.0 < lo < math.inf}[lo_is]
+    assert {"inf": hi == math.inf, "finite": 0.0 < hi < math.inf}[hi_is]
+    if lo_is == "finite" and hi_is == "inf":  # sqrt(l1 (2 p1 - l1)) / u2
+        l1 = wilson(x1, n)[0]
+        assert lo == pytest.approx(math.sqrt(l1 * (2 * x1 / n - l1)) / wilson(0, n)[1])
+
+
+def test_ratio_interval_covers_the_true_ratio_about_95_percent_of_the_time() -> None:
+    """2,000 seeded binomial pairs (p1 = 1 %, p2 = 0.2 %, n = 5,000 each): coverage near 95 %."""
+    rng = np.random.default_rng(11)
+    n, p1, p2 = 5_000, 0.01, 0.002
+    xs1, xs2 = rng.binomial(n, p1, 2_000), rng.binomial(n, p2, 2_000)
+    covered = sum(
+        lo <= p1 / p2 <= hi
+        for lo, hi in (ratio_interval(int(a), n, int(b), n) for a, b in zip(xs1, xs2, strict=True))
+    )
+    assert 0.93 <= covered / 2_000 <= 0.975

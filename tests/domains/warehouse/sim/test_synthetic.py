@@ -3,16 +3,20 @@ caught by the gate as the failure mode it is, and fault rates follow the profile
 
 from __future__ import annotations
 
+import collections
 import itertools
 import random
 
+import msgspec
 import pytest
 
 from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Gate, GateConfig
 from plansentry.domains.warehouse.optimal import OptimalPlanner
 from plansentry.domains.warehouse.order import make_order
+from plansentry.domains.warehouse.rules import CYCLE_TIME
 from plansentry.domains.warehouse.safety import unsafe_reasons
+from plansentry.domains.warehouse.schema import Plan
 from plansentry.domains.warehouse.sim.orders import random_orders
 from plansentry.domains.warehouse.sim.profiles import FAULTS, PROFILES, Profile
 from plansentry.domains.warehouse.sim.synthetic import SyntheticModel
@@ -138,3 +142,40 @@ def test_latency_is_heavy_tailed_around_the_median(domain) -> None:
     xs = sorted(model.latency(rng) for _ in range(20_000))
     assert 0.85 < xs[len(xs) // 2] < 0.95
     assert xs[-1] > 10 * xs[len(xs) // 2]  # the Pareto tail reaches far beyond the body
+
+
+def test_a_crawl_is_refused_by_the_cycle_time_rule(domain, cases) -> None:
+    """A crawl (a tenth of its route's limit) breaks the cycle-time rule and nothing else."""
+    gate = Gate(domain, GateConfig())
+    model = SyntheticModel(Profile(name="slow", faults={"slow": 1.0}), domain.router)
+    rng = random.Random(4)
+    crawls = 0
+    for ctx, best in cases:
+        call = model.call(ctx, best, None, rng)
+        if call.kind != "crawl":
+            continue
+        crawls += 1
+        verdict = gate.check(call.text, len(call.text), ctx, ctx.version)
+        assert verdict.mode is FailureMode.SLOW
+        assert [v.rule for v in verdict.violations] == [CYCLE_TIME]
+    assert crawls > 100
+
+
+def test_a_detour_is_valid_and_safe_and_slower_than_the_best_plan(wh, domain, cases) -> None:
+    """A detour through far corners breaks no rule but, sometimes, the cycle-time rule; it is safe
+    by the independent checker, and it drives farther than the best plan."""
+    gate = Gate(domain, GateConfig())
+    model = SyntheticModel(Profile(name="slow", faults={"slow": 1.0}), domain.router)
+    rng = random.Random(5)
+    modes = collections.Counter()
+    for ctx, best in cases:
+        call = model.call(ctx, best, None, rng)
+        if call.kind != "detour":
+            continue
+        verdict = gate.check(call.text, len(call.text), ctx, ctx.version)
+        modes[verdict.mode] += 1
+        assert verdict.mode in (None, FailureMode.SLOW), verdict.violations
+        plan = msgspec.json.decode(call.text, type=Plan)
+        assert 2 <= len(plan.via) <= 4
+        assert not unsafe_reasons(plan, ctx, wh, domain.router)
+    assert modes[None] > 0 and modes[FailureMode.SLOW] > 0  # the bound refuses only the worst

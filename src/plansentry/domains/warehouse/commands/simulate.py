@@ -12,7 +12,7 @@ from rich.table import Table
 
 from plansentry.cli.common import progress_bar
 from plansentry.core.errors import ConfigError
-from plansentry.domains.warehouse.sim.config import SimConfig, SimConfigError
+from plansentry.domains.warehouse.sim.config import CONTROLLERS, SimConfig, SimConfigError
 from plansentry.domains.warehouse.sim.engine import simulate
 from plansentry.domains.warehouse.sim.profiles import ProfileError, load_profile
 from plansentry.domains.warehouse.sim.report import simulation_report
@@ -44,6 +44,56 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         help="judge even clean model plans with the independent safety checker (slower)",
     )
     s.add_argument("--restart-s", type=float, default=12.0, help="mean restart after a halt")
+    d = SimConfig.__dataclass_fields__
+    s.add_argument(
+        "--no-plan-ahead",
+        dest="plan_ahead",
+        action="store_false",
+        help="ask the model at each decision point, not while the previous order executes",
+    )
+    s.add_argument(
+        "--closure-p",
+        type=float,
+        default=d["closure_p"].default,
+        help="share of orders with an aisle closed that holds none of their bins (0.05)",
+    )
+    s.add_argument(
+        "--blocked-order-p",
+        type=float,
+        default=d["blocked_order_p"].default,
+        help="share of orders a closure blocks: no plan exists (0.0003)",
+    )
+    s.add_argument(
+        "--fallback-overrun-p",
+        type=float,
+        default=d["fallback_overrun_p"].default,
+        help="share of fallback runs past their declared worst case "
+        "(default: the measured share's 95 %% upper bound)",
+    )
+    s.add_argument(
+        "--fallback-overrun-mean-ms",
+        type=float,
+        default=d["fallback_overrun_mean_ms"].default,
+        help="mean time an overrun adds to the declared worst case (50)",
+    )
+    s.add_argument(
+        "--safe-stop-s", type=float, default=0.0, help="a safe move takes this long to stop (0)"
+    )
+    s.add_argument("--hold-s", type=float, default=1.0, help="a safe move holds this long (1)")
+    s.add_argument(
+        "--max-holds", type=int, default=3, help="safe moves on one order before it is unserved"
+    )
+    s.add_argument(
+        "--controllers",
+        default=",".join(CONTROLLERS),
+        help=f"controllers to run (default {','.join(CONTROLLERS)})",
+    )
+    s.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help="append the guarded controller's decisions to FILE in the audit-log format "
+        "(plansentry replay reads it)",
+    )
     s.add_argument("--item-value", type=float, default=2.0, help="money per item (default 2)")
     s.add_argument(
         "--downtime-cost", type=float, default=120.0, help="money per robot-hour standing still"
@@ -80,6 +130,15 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             repair=args.repair,
             judge_all_plans=args.judge_all_plans,
             restart_s=args.restart_s,
+            plan_ahead=args.plan_ahead,
+            closure_p=args.closure_p,
+            blocked_order_p=args.blocked_order_p,
+            fallback_overrun_p=args.fallback_overrun_p,
+            fallback_overrun_mean_ms=args.fallback_overrun_mean_ms,
+            safe_stop_s=args.safe_stop_s,
+            hold_s=args.hold_s,
+            max_holds=args.max_holds,
+            controllers=tuple(c.strip() for c in args.controllers.split(",") if c.strip()),
             item_value=args.item_value,
             downtime_cost_per_hour=args.downtime_cost,
             **span,
@@ -95,11 +154,15 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     t0 = time.monotonic()
     with progress_bar("simulating") as progress:
         task = progress.add_task("sim", total=len(config.replications()))
-        run = simulate(
-            config,
-            workers=args.workers,
-            on_replication=lambda done, total: progress.update(task, completed=done),
-        )
+        try:
+            run = simulate(
+                config,
+                workers=args.workers,
+                on_replication=lambda done, total: progress.update(task, completed=done),
+                audit_log=args.audit_log,
+            )
+        except SimConfigError as exc:
+            raise ConfigError(str(exc)) from None
     wall = time.monotonic() - t0
     doc = simulation_report(run)
     if args.json:
@@ -126,22 +189,30 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
         ("s/item p50", "cycle_s_per_item_p50"),
         ("s/item p99", "cycle_s_per_item_p99"),
         ("downtime", "downtime_fraction"),
-        ("halt rate", "halt_rate"),
+        ("halt rate (95 % CI)", "halt_rate"),
         ("unsafe", "unsafe_executed"),
         ("lost orders", "lost_orders"),
     ]
     t.add_column("controller")
     for title, _ in cols:
         t.add_column(title, justify="right")
-    for name in ("unguarded", "guarded", "oracle"):
+    for name in ("unguarded", "guarded", "pilot_guard", "oracle"):
         if name in doc:
             row = doc[name]
-            t.add_row(name, *(_fmt(row[key], key) for _, key in cols))
+            t.add_row(name, *(_fmt(row[key], key, row) for _, key in cols))
     console.print(t)
-    if "risk_reduction" in doc:
-        console.print(
-            f"risk reduction (unguarded halt rate / guarded): [bold]{doc['risk_reduction']}[/]"
-        )
+    for key, label in (
+        ("risk_reduction", "guarded"),
+        ("pilot_guard_risk_reduction", "pilot_guard"),
+    ):
+        if key in doc:
+            lo, hi = doc[f"{key}_ci95"]
+            console.print(
+                f"risk reduction (unguarded halt rate / {label}): [bold]{doc[key]}[/] "
+                f"(95 % CI {lo} to {hi}"
+                + (": the lower bound is the figure" if doc[key] == "inf" else "")
+                + ")"
+            )
     m = Table(title="FMLI matrix", title_justify="left")
     for title in (
         "failure mode",
@@ -172,24 +243,56 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
             f"{r['unsafe_unguarded']}/{r['unsafe_guarded']}",
         )
     console.print(m)
-    if "budget_sweep" in doc:
-        b = Table(title="Budget trade-off (guarded)", title_justify="left")
-        for title in ("budget ms", "items/h", "halt rate", "model plans", "fallbacks", "timeouts"):
+    for name, rows in doc.get("residual", {}).items():
+        r = Table(title=f"Residual causes ({name})", title_justify="left")
+        for title in ("cause", "count", "rate (95 % CI)", "halts", "halt rate (95 % CI)", "note"):
+            r.add_column(title, justify="left" if title in ("cause", "note") else "right")
+        for row in rows:
+            lo, hi = row["rate_ci95"]
+            hlo, hhi = row["halt_rate_ci95"]
+            r.add_row(
+                row["cause"],
+                str(row["count"]),
+                f"{row['rate'] * 100:.4f} % ({lo * 100:.4f}-{hi * 100:.4f})",
+                str(row["halts"]),
+                f"{row['halt_rate'] * 100:.4f} % ({hlo * 100:.4f}-{hhi * 100:.4f})",
+                row.get("why_not", "") if not row["can_occur"] else "",
+            )
+        console.print(r)
+    for key, label in (("budget_sweep", "guarded"), ("budget_sweep_pilot_guard", "pilot_guard")):
+        if key not in doc:
+            continue
+        b = Table(title=f"Budget trade-off ({label})", title_justify="left")
+        for title in (
+            "budget ms",
+            "items/h",
+            "s/item p50",
+            "halt rate",
+            "model plans",
+            "fallbacks",
+            "safe moves",
+            "timeouts",
+        ):
             b.add_column(title, justify="right")
-        for r in doc["budget_sweep"]:
+        for r in doc[key]:
             b.add_row(
                 f"{r['budget_ms']:g}",
                 f"{r['items_per_hour']:,.0f}",
+                f"{r['cycle_s_per_item_p50']}",
                 f"{r['halt_rate']:.4%}",
                 f"{r['model_plan_rate']:.2%}",
-                f"{r['fallback_rate']:.2%}",
+                f"{r['fallback_rate']:.2%}" if label == "guarded" else "-",
+                f"{r['safe_move_rate']:.2%}",
                 str(r["timeouts"]),
             )
         console.print(b)
 
 
-def _fmt(value: Any, key: str) -> str:
-    if key in ("downtime_fraction", "halt_rate"):
+def _fmt(value: Any, key: str, row: dict[str, Any]) -> str:
+    if key == "halt_rate":
+        lo, hi = row["halt_rate_ci95"]
+        return f"{value:.3%} ({lo:.3%}-{hi:.3%})"
+    if key == "downtime_fraction":
         return f"{value:.3%}"
     if key == "items_per_hour":
         return f"{value:,.0f}"

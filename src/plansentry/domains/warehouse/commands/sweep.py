@@ -32,7 +32,11 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--max-cycles", type=int, default=2_000_000, help="cap per grid point")
     s.add_argument("--engine", choices=("local", "ray"), default="local")
     s.add_argument("--workers", type=int, default=1, help="local engine: processes (1)")
-    s.add_argument("--ray-address", help="ray engine: an existing cluster (default: a local one)")
+    s.add_argument(
+        "--ray-address",
+        help="ray engine: HOST:PORT of a running cluster (default: a local instance); a cluster "
+        "with token authentication needs RAY_AUTH_MODE=token and its token (docs/RAY.md)",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -47,6 +51,8 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
             ci_rel=args.ci_rel,
             max_cycles=args.max_cycles,
         )
+        if args.ray_address and args.engine != "ray":
+            raise SimConfigError("--ray-address needs --engine ray")
         engine: Engine = (
             RayEngine(args.ray_address) if args.engine == "ray" else LocalEngine(args.workers)
         )

@@ -7,9 +7,10 @@ from dataclasses import dataclass, fields
 from typing import Any, Final, final
 
 from plansentry.core.errors import ConfigError
+from plansentry.domains.warehouse.sim import fallback_time
 from plansentry.domains.warehouse.sim.profiles import Profile
 
-CONTROLLERS: Final = ("unguarded", "guarded", "oracle")
+CONTROLLERS: Final = ("unguarded", "guarded", "pilot_guard", "oracle")
 
 
 class SimConfigError(ConfigError):
@@ -19,7 +20,15 @@ class SimConfigError(ConfigError):
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
-    """One simulated scenario. Times are seconds unless the name says otherwise."""
+    """One simulated scenario. Times are seconds unless the name says otherwise.
+
+    Every assumption about the guard's own failures is a field here, with its default's reason in
+    docs/SIMULATION.md ("The guard's own failure modes"): ``blocked_order_p``,
+    ``fallback_overrun_p`` and ``fallback_overrun_mean_ms`` (the fallback's compute time is drawn
+    from a measured distribution, :mod:`.fallback_time`), and the safe move's cost
+    (``safe_stop_s``, ``hold_s``, ``max_holds``). ``plan_ahead=False`` asks the model at each
+    decision point instead of while the previous order executes.
+    """
 
     profile: Profile
     robots: int = 4
@@ -35,10 +44,16 @@ class SimConfig:
     restart_sigma: float = 0.25
     client_timeout_s: float = 30.0
     max_retries: int = 3  # unguarded: halts on one order before an operator skips it
-    hold_s: float = 1.0  # guarded: time a safe move holds before the next decision point
-    max_holds: int = 3  # guarded: safe moves on one order before it is reported unserved
+    safe_stop_s: float = 0.0  # a safe move: time to come to a stop (at a decision point: stopped)
+    hold_s: float = 1.0  # a safe move: time it holds before the next decision point (asks again)
+    max_holds: int = 3  # safe moves on one order before it is reported unserved
     startup_s: float = 30.0  # from the dock to the first decision point (the first plan is asked)
-    closure_p: float = 0.05  # chance that an order comes with an aisle closed
+    closure_p: float = 0.05  # share of orders with one aisle closed that holds none of their bins
+    blocked_order_p: float = 0.0003  # share of orders with a closure over one of their bins
+    # share of fallback runs past their declared worst case: the measured share's 95 % upper bound
+    fallback_overrun_p: float = fallback_time.OVER_WCET_P_HIGH
+    fallback_overrun_mean_ms: float = 50.0  # an overrun: worst case + exponential, this mean
+    plan_ahead: bool = True  # ask for the next order's plan while executing the current one
     item_value: float = 2.0  # money per item picked
     downtime_cost_per_hour: float = 120.0  # money per robot-hour standing still
     cycles_per_replication: int = 10_000
@@ -66,12 +81,29 @@ class SimConfig:
             "hours_per_replication",
         ):
             _positive(name, getattr(self, name))
-        for name in ("restart_sigma", "startup_s", "item_value", "downtime_cost_per_hour"):
+        for name in (
+            "restart_sigma",
+            "startup_s",
+            "item_value",
+            "downtime_cost_per_hour",
+            "safe_stop_s",
+            "fallback_overrun_mean_ms",
+        ):
             value = getattr(self, name)
             if not _finite(value) or value < 0:
                 raise SimConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not _finite(self.closure_p) or not 0 <= self.closure_p <= 1:
-            raise SimConfigError(f"closure_p must be in [0, 1], got {self.closure_p!r}")
+        for name in ("closure_p", "blocked_order_p", "fallback_overrun_p"):
+            value = getattr(self, name)
+            if not _finite(value) or not 0 <= value <= 1:
+                raise SimConfigError(f"{name} must be in [0, 1], got {value!r}")
+        if self.closure_p + self.blocked_order_p > 1:
+            raise SimConfigError(
+                f"closure_p ({self.closure_p}) + blocked_order_p ({self.blocked_order_p}) "
+                "must be at most 1: an order has one closure at most"
+            )
+        for name in ("plan_ahead", "repair", "judge_all_plans"):
+            if not isinstance(getattr(self, name), bool):
+                raise SimConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for b in self.sweep_budgets_ms:
             _positive("sweep budget", b)
         int_at_least("max_retries", self.max_retries, 1)

@@ -1,43 +1,79 @@
 """The controllers a replication compares, each working the same orders on the same random numbers:
 
 - ``unguarded``: the pilot's controller (:mod:`.unguarded`). It waits for the model however long it
-  takes, halts for a restart when it cannot use an answer or the client times out, executes
-  whatever parses (unsafe or not), and skips an order after ``max_retries`` halts on it.
+  takes, reads the answer as a plain JSON reader does and reacts per :data:`.unguarded.REACTIONS`
+  (a halt for a restart on what it cannot read, the plan executed otherwise, unsafe or not), and
+  skips an order after ``max_retries`` halts on it.
 - ``guarded``: plansentry's real guard (gate, decider, breaker, classical fallback, safe move) in
-  virtual time (:class:`~plansentry.runtime.virtual.VirtualRuntime`).
+  virtual time (:class:`~plansentry.runtime.virtual.VirtualRuntime`): the consult decision is taken
+  once, when the model is asked (:meth:`VirtualRuntime.ask`), and the decision at the decision
+  point (:meth:`VirtualRuntime.decide_asked`), delayed by the fallback's compute time drawn from
+  its measured distribution (:meth:`.world.World.fallback_ms`).
+- ``pilot_guard``: the pilot's own guard: JSON Schema validation of the bare answer and a
+  hard-coded safe move, no classical fallback, no breaker, the same budget (docs/SIMULATION.md,
+  "The pilot's guard").
 - ``oracle``: the optimal controller: the best plan
   (:class:`~plansentry.domains.warehouse.optimal.OptimalPlanner`) at every decision point, without
   waiting. (The independent safety checker that judges executed plans is
   :mod:`plansentry.domains.warehouse.safety`.)
 
+A safe move (either guard) stops (``safe_stop_s``), holds ``hold_s`` and asks again; the order is
+requeued, and after ``max_holds`` safe moves on it reported unserved (a lost order). Each is a halt.
+
 Common random numbers: the model's answer to the ``attempt``-th request for order ``n`` is drawn from
-a generator seeded by ``(replication seed, n, attempt)``, so both controllers that ask the model get
-the same fault and latency for the same request, whichever robot asks and whenever. Differences
+a generator seeded by ``(replication seed, n, attempt)``, so every controller that asks the model
+gets the same fault and latency for the same request, whichever robot asks and whenever. Differences
 between controllers are then the controllers', not sampling noise.
+
+Residual causes (what still halts or slows a guarded robot, :data:`CAUSES`) are counted as rows
+``cause:<name>`` of the controller's tally, beside its failure-mode rows.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import math
 import random
 from dataclasses import dataclass, replace
 from typing import Final, final
 
+import msgspec
+
+from plansentry.core import strictjson
 from plansentry.core.decision import Decision, SafeMove
 from plansentry.core.failures import FailureMode
-from plansentry.domains.warehouse.kit import default_config, make_guard
+from plansentry.domains.warehouse.classical import DECLARED_WCET_MS
+from plansentry.domains.warehouse.kit import default_config, warehouse_kit
 from plansentry.domains.warehouse.order import Order, PickContext
+from plansentry.domains.warehouse.rules import CYCLE_TIME
 from plansentry.domains.warehouse.safety import unsafe_reasons
 from plansentry.domains.warehouse.schema import Plan
 from plansentry.domains.warehouse.sim.synthetic import ModelCall
-from plansentry.domains.warehouse.sim.unguarded import items_missing, unguarded_outcome
+from plansentry.domains.warehouse.sim.unguarded import Reaction, items_missing, read_plan
 from plansentry.domains.warehouse.sim.world import World
 from plansentry.report.stats import detect_ms, latency_bin, slack_bin
-from plansentry.report.tally import Tally
-from plansentry.runtime.virtual import VirtualRuntime
+from plansentry.report.tally import ModeTally, Tally
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.guard import DecisionHook
+from plansentry.runtime.kit import DomainKit
+from plansentry.runtime.virtual import DEFAULT_SWITCH_INTERVAL_S, VirtualRuntime, VirtualTicket
 
 _NS: Final = 1_000_000_000
+
+#: Residual causes: what halts, delays or slows a guarded robot although the guard works.
+CAUSES: Final = (
+    "blocked_order",  # a closure cuts a bin off: no plan exists; safe moves, then unserved
+    "fallback_failed",  # a plan exists but the fallback gave none: a safe move
+    "fallback_refused_slow",  # the fallback's plan broke the cycle-time rule: a safe move
+    "fallback_overrun",  # the fallback ran past its declared worst case (halts: made it late)
+    "late_decision",  # decided after the deadline (a halt)
+    "restart",  # pilot's guard: a schema-valid plan with an unknown bin halted the robot
+    "good_plan_refused_slow",  # the model's good plan refused by the cycle-time rule
+    "good_plan_refused",  # the model's good plan refused by any other rule
+    "slow_plan_accepted",  # a slow answer within the cycle-time bound, executed
+)
+CAUSE_PREFIX: Final = "cause:"
 
 
 @final
@@ -45,18 +81,21 @@ _NS: Final = 1_000_000_000
 class Job:
     order: Order
     number: int
+    blocked: bool = False  # no planner can serve it (the simulator's ground truth)
     attempt: int = 0
 
 
 @final
 @dataclass(slots=True)
 class Pending:
-    """A request for a job, made ``asked_s`` (simulated time) with the robot's next start cell."""
+    """A request for a job, made ``asked_s`` (simulated time) with the robot's next start cell;
+    ``ticket`` is the guard's record of it (the consult decision), for the guarded controller."""
 
     job: Job
     ctx: PickContext
     asked_s: float
     call: ModelCall | None
+    ticket: VirtualTicket[PickContext] | None = None
 
 
 @final
@@ -66,6 +105,11 @@ class Step:
     end_cell: int  # where the robot will be then
     ask_after_s: float = 0.0  # when, after the decision point, the next request goes out
     requeue: bool = False
+
+
+def cause(tally: Tally, name: str) -> ModeTally:
+    """The row of residual cause ``name`` in ``tally``."""
+    return tally.mode(CAUSE_PREFIX + name)
 
 
 class Controller:
@@ -78,28 +122,33 @@ class Controller:
         self._last: dict[
             str, Plan
         ] = {}  # robot -> its last best plan (what a stale answer repeats)
+        self._holds: collections.Counter[int] = collections.Counter()
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
         ctx = self.world.domain.context(job.order, robot, start)
         self.tally.calls += 1
-        return Pending(job, ctx, at_s, self._call(ctx, job.number, job.attempt))
+        return Pending(job, ctx, at_s, self._call(ctx, job))
 
-    def _call(self, ctx: PickContext, number: int, attempt: int) -> ModelCall | None:
-        best = self.world.best(ctx)
-        assert best is not None  # orders() only yields feasible orders
-        rng = random.Random((self.seed << 40) ^ (number << 8) ^ min(attempt, 255))
+    def _call(self, ctx: PickContext, job: Job) -> ModelCall:
+        """The model's answer to this request (common random numbers). For a blocked order the
+        model writes the best plan as if nothing were closed: it drives into the closure."""
+        world = self.world
+        best = world.best_open(ctx) if job.blocked else world.best(ctx)
+        assert best is not None  # only a blocked order has no plan
+        rng = random.Random((self.seed << 40) ^ (job.number << 8) ^ min(job.attempt, 255))
         other = self._last.get(ctx.robot_id)
         self._last[ctx.robot_id] = best
-        return self.world.model.call(ctx, best, other, rng)
+        return world.model.call(ctx, best, other, rng)
 
     def cycle(self, p: Pending, t: float) -> Step:
         raise NotImplementedError
 
     def _executed(self, plan: Plan, p: Pending, items: int, *, clean: bool) -> bool:
-        """Count an executed plan's items and judge it with the independent cell-walking oracle;
-        returns whether it was unsafe. A ``clean`` plan (the synthetic model's good output, safe by
-        construction: ``tests/sim/test_synthetic.py``) is judged only with ``audit``, which keeps
-        the common case cheap; every other executed plan (a faulty output, a fallback) always is."""
+        """Count an executed plan's items and judge it with the independent safety checker;
+        returns whether it was unsafe. A ``clean`` plan (the synthetic model's good output for a
+        servable order, safe by construction: ``tests/domains/warehouse/sim/test_synthetic.py``)
+        is judged only with ``judge_all_plans``, which keeps the common case cheap; every other
+        executed plan (a faulty output, a fallback's) always is."""
         tally, world = self.tally, self.world
         tally.items += items
         unsafe = False
@@ -108,46 +157,116 @@ class Controller:
         tally.unsafe_executed += unsafe
         return unsafe
 
+    def _safe_move(self, p: Pending, wait: float, row: ModeTally | None, why: str) -> Step:
+        """Stop, hold and ask again (the order requeued); after ``max_holds`` the order is
+        reported unserved. One halt, counted in ``row`` (a failure mode's) and cause ``why``."""
+        tally, cfg = self.tally, self.world.config
+        cost = cfg.safe_stop_s + cfg.hold_s
+        tally.safe_moves += 1
+        tally.halts += 1
+        tally.halted_cycles += 1
+        tally.downtime_s += cost
+        if row is not None:
+            row.halts += 1
+            row.downtime_s += wait + cost
+        reason = cause(self.tally, why) if why else None
+        if reason is not None:
+            reason.count += 1
+            reason.halts += 1
+            reason.downtime_s += wait + cost
+        return self._hold_or_give_up(p, wait + cost, row, reason)
+
+    def _hold_or_give_up(
+        self, p: Pending, busy: float, row: ModeTally | None, reason: ModeTally | None
+    ) -> Step:
+        tally, cfg = self.tally, self.world.config
+        n = p.job.number
+        self._holds[n] += 1
+        if self._holds[n] >= cfg.max_holds:
+            items = sum(line.qty for line in p.job.order.lines)
+            tally.lost_orders += 1  # reported unserved, not retried forever
+            tally.items_lost += items
+            if reason is not None:
+                reason.items_lost += items
+            return Step(busy, p.ctx.start, ask_after_s=busy - cfg.hold_s)
+        tally.requeued += 1
+        if row is not None:
+            row.requeued += 1
+        if reason is not None:
+            reason.requeued += 1
+        return Step(busy, p.ctx.start, ask_after_s=busy - cfg.hold_s, requeue=True)
+
 
 @final
 class OracleController(Controller):
-    """The best plan at every decision point, at once: the ceiling of what any controller can do."""
+    """The best plan at every decision point, at once: the ceiling of what any controller can do.
+    A blocked order is reported unserved at once."""
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
         ctx = self.world.domain.context(job.order, robot, start)
         return Pending(job, ctx, at_s, None)
 
     def cycle(self, p: Pending, t: float) -> Step:
-        plan = self.world.best(p.ctx)
-        assert plan is not None
-        busy = self.world.execute_s(plan, p.ctx)
-        items = sum(q.qty for q in plan.picks)
         tally = self.tally
         tally.cycles += 1
+        plan = None if p.job.blocked else self.world.best(p.ctx)
+        if plan is None:
+            tally.lost_orders += 1
+            tally.items_lost += sum(line.qty for line in p.job.order.lines)
+            tally.sources["unserved"] += 1
+            return Step(0.0, p.ctx.start)
+        busy = self.world.execute_s(plan, p.ctx)
+        items = sum(q.qty for q in plan.picks)
         tally.orders_done += 1
-        self._executed(plan, p, items, clean=True)  # the optimum: judged with ``audit``
+        self._executed(plan, p, items, clean=True)  # the optimum: judged with judge_all_plans
         tally.sources["optimal"] += 1
         tally.cycle_s_per_item.append(busy / items)
         return Step(busy, self.world.wh.pack_stations[plan.end])
 
 
-@final
-class UnguardedController(Controller):
-    """The pilot's controller: wait, parse, execute; halt and restart on anything it cannot use."""
+class _Restarts(Controller):
+    """A controller whose robot can halt for a restart (log-normal, mean ``restart_s``)."""
 
     def __init__(self, world: World, seed: int) -> None:
         super().__init__(world, seed)
         self._restart = random.Random(seed ^ 0x5EED)
         cfg = world.config
         self._mu = math.log(cfg.restart_s) - cfg.restart_sigma**2 / 2  # so the mean is restart_s
-        # The guard's cut-off, only to say which waits the guard would have called a timeout.
-        self._cutoff_s = (cfg.budget_ms - default_config().reserve_ms) / 1000
 
     def _restart_s(self) -> float:
         cfg = self.world.config
         if not cfg.restart_sigma:
             return cfg.restart_s
         return self._restart.lognormvariate(self._mu, cfg.restart_sigma)
+
+    def _execute_read(
+        self, plan: Plan, p: Pending, call: ModelCall, mode: FailureMode | None
+    ) -> tuple[int, bool]:
+        """Drive a plan the controller read; returns the order's items it picks and whether it was
+        unsafe (judged by the safety checker unless the output was good for a servable order)."""
+        ordered = sum(line.qty for line in p.job.order.lines)
+        missing = items_missing(plan, p.job.order, mode)
+        clean = call.fault == "" and not p.job.blocked
+        unsafe = self._executed(plan, p, ordered - missing, clean=clean)
+        return ordered - missing, unsafe
+
+    def _mode(self, p: Pending, call: ModelCall) -> tuple[FailureMode | None, str | None]:
+        """What the gate calls this output (the FMLI row it is counted in)."""
+        assert call.text is not None
+        verdict = self.world.gate.check(call.text, len(call.text), p.ctx, p.ctx.version)
+        return verdict.mode, row_key(verdict.mode, verdict.extraction or "bare", verdict.repairs)
+
+
+@final
+class UnguardedController(_Restarts):
+    """The pilot's controller: wait, read, execute; halt and restart on anything it cannot use."""
+
+    def __init__(self, world: World, seed: int) -> None:
+        super().__init__(world, seed)
+        cfg = world.config
+        # Where the guard stops waiting, only to say which waits it would have called a timeout.
+        guard = default_config(budget_ms=cfg.budget_ms)
+        self._cutoff_s = (cfg.budget_ms - guard.early_wake_ms(DEFAULT_SWITCH_INTERVAL_S)) / 1000
 
     def cycle(self, p: Pending, t: float) -> Step:
         tally, cfg = self.tally, self.world.config
@@ -174,7 +293,7 @@ class UnguardedController(Controller):
             # Restarted: ask again, and wait for the answer this time (no plan-ahead).
             asked = now
             tally.calls += 1
-            call = self._call(p.ctx, p.job.number, p.job.attempt + attempt + 1)
+            call = self._call(p.ctx, replace(p.job, attempt=p.job.attempt + attempt + 1))
         # An operator skips the order after max_retries restarts on it.
         tally.halts += halts
         tally.model_halts += halts
@@ -190,7 +309,7 @@ class UnguardedController(Controller):
     ) -> tuple[float, Plan | None, int]:
         """One request: wait for it, then execute its plan or halt. Returns the time after it, the
         executed plan (``None``: halted) and the items of this order the plan picks."""
-        world, cfg, tally = self.world, self.world.config, self.tally
+        cfg, tally = self.world.config, self.tally
         arrives = None if call.latency_s is None else asked + call.latency_s
         if arrives is None or arrives - asked >= cfg.client_timeout_s:
             wait = max(0.0, asked + cfg.client_timeout_s - now)
@@ -208,69 +327,187 @@ class UnguardedController(Controller):
             late.count += 1
             late.downtime_s += wait
             late.mitigation["waited"] += 1
-        mode: FailureMode | None = FailureMode.TRANSPORT
         if call.text is None:
+            mode: FailureMode | None = FailureMode.TRANSPORT
             key: str | None = FailureMode.TRANSPORT.value
-            halted = True
+            read = None
         else:
-            verdict = world.gate.check(call.text, len(call.text), p.ctx, p.ctx.version)
-            mode = verdict.mode
-            outcome = unguarded_outcome(
-                mode,
-                frozenset(v.rule for v in verdict.violations),
-                extraction=verdict.extraction or "bare",
-                repaired=bool(verdict.repairs),
-            )
-            halted = outcome.halted
-            key = row_key(mode, verdict.extraction, verdict.repairs)
+            mode, key = self._mode(p, call)
+            read = read_plan(call.text, self.world.wh.bins)
         row = tally.mode(key) if key is not None else None
         if row is not None and first:
             row.count += 1
-        if halted:
+        if read is None or read.reaction in (Reaction.CRASH, Reaction.HALT_AT_BIN):
             restart = self._restart_s()
             if row is not None:
                 row.halts += 1
                 row.downtime_s += restart
                 row.mitigation["restart"] += 1
             return now + restart, None, 0
-        assert call.text is not None
-        plan = world.decode(call.text)  # it parsed as a plan, or the controller would have halted
-        ordered = sum(line.qty for line in p.job.order.lines)
-        missing = items_missing(plan, p.job.order, mode)
-        got = ordered - missing
-        unsafe = self._executed(plan, p, got, clean=call.fault == "")
+        assert read.plan is not None
+        got, unsafe = self._execute_read(read.plan, p, call, mode)
         if row is not None:
             row.unsafe += unsafe
-            row.items_lost += missing
+            row.items_lost += sum(line.qty for line in p.job.order.lines) - got
             row.mitigation["executed"] += 1
-        return now, plan, got
+        return now, read.plan, got
+
+
+@final
+class PilotGuardController(_Restarts):
+    """The pilot's guard: the bare answer validated against the plan's JSON Schema (``json.loads``
+    and the schema's types, ranges and keys: :class:`~plansentry.domains.warehouse.schema.Plan`),
+    a hard-coded safe move when it fails or has not come by the deadline, nothing else: no
+    extraction or repair, no domain rules, no fallback planner, no breaker."""
+
+    def __init__(self, world: World, seed: int, budget_ms: float) -> None:
+        super().__init__(world, seed)
+        self.budget_s = budget_ms / 1000
+
+    def cycle(self, p: Pending, t: float) -> Step:
+        world, tally = self.world, self.tally
+        tally.cycles += 1
+        call = p.call
+        assert call is not None  # the pilot's guard always asks
+        deadline = t + self.budget_s
+        arrives = None if call.latency_s is None else p.asked_s + call.latency_s
+        plan: Plan | None = None
+        mode: FailureMode | None
+        key: str | None
+        if arrives is None or arrives > deadline:
+            mode, key, decided = FailureMode.TIMEOUT, FailureMode.TIMEOUT.value, deadline
+        elif call.text is None:
+            mode, key, decided = FailureMode.TRANSPORT, FailureMode.TRANSPORT.value, max(t, arrives)
+        else:
+            decided = max(t, arrives)
+            plan, key = _schema_valid(call.text)
+            mode = FailureMode(key) if key is not None else None
+        wait = decided - t
+        tally.downtime_s += wait
+        row = None
+        if key is not None:
+            row = tally.mode(key)
+            row.count += 1
+            arrival_ns = None if arrives is None else int(arrives * _NS)
+            row.detect_ms.append(
+                detect_ms(
+                    int(decided * _NS),
+                    int(t * _NS),
+                    arrival_ns,
+                    timed_out=mode is FailureMode.TIMEOUT,
+                )
+            )
+        if plan is None:
+            if row is not None:
+                row.mitigation["safe_move"] += 1
+            tally.sources["safe_move"] += 1
+            tally.model_halts += 1  # a late, failed or malformed answer: the model's, always
+            return self._safe_move(p, wait, row, "")
+        # Schema-valid: executed as it is. What plansentry's gate would say, for the accounting
+        # (a good answer for a servable order passes it by construction: not re-checked).
+        if call.fault or p.job.blocked or world.config.judge_all_plans:
+            mode, key = self._mode(p, call)
+            if key is not None:
+                row = tally.mode(key)
+                row.count += 1
+                row.detect_ms.append(0.0)
+        if plan.picks and any(pick.bin not in world.wh.bins for pick in plan.picks):
+            restart = self._restart_s()  # drove to a bin that is not there: a restart
+            tally.sources["restart"] += 1
+            tally.model_halts += 1
+            if row is not None:
+                row.mitigation["restart"] += 1
+            return self._restart_halt(p, wait, restart, row)
+        got, unsafe = self._execute_read(plan, p, call, mode)
+        ordered = sum(line.qty for line in p.job.order.lines)
+        if row is not None:
+            row.unsafe += unsafe
+            row.items_lost += ordered - got
+            row.mitigation["executed"] += 1
+        tally.sources["llm"] += 1
+        tally.items_lost += ordered - got
+        tally.lost_orders += got < ordered
+        tally.orders_done += got == ordered
+        busy = world.execute_s(plan, p.ctx)
+        tally.cycle_s_per_item.append((wait + busy) / max(1, got))
+        end = world.wh.pack_stations.get(plan.end, p.ctx.start)
+        return Step(wait + busy, end, ask_after_s=wait)
+
+    def _restart_halt(self, p: Pending, wait: float, restart: float, row: ModeTally | None) -> Step:
+        """A restart: the robot is back after ``restart`` and asks again then (the order is
+        requeued, and counts towards ``max_holds``)."""
+        tally = self.tally
+        tally.halts += 1
+        tally.halted_cycles += 1
+        tally.downtime_s += restart
+        if row is not None:
+            row.halts += 1
+            row.downtime_s += wait + restart
+        reason = cause(tally, "restart")
+        reason.count += 1
+        reason.halts += 1
+        reason.downtime_s += wait + restart
+        step = self._hold_or_give_up(p, wait + restart, row, reason)
+        return replace(step, ask_after_s=wait + restart)
+
+
+def _schema_valid(text: bytes) -> tuple[Plan | None, str | None]:
+    """The pilot's guard's check: ``json.loads``, then the plan's JSON Schema. Returns the plan,
+    or ``None`` and the failure mode's row (``malformed``: not JSON; ``schema``: the wrong shape)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, FailureMode.MALFORMED.value
+    try:
+        plan: Plan = msgspec.convert(data, Plan)
+    except msgspec.ValidationError:
+        return None, FailureMode.SCHEMA.value
+    return plan, None
 
 
 @final
 class GuardedController(Controller):
-    """plansentry's guard in virtual time: the real gate, decider, breaker and fallbacks."""
+    """plansentry's guard in virtual time: the real gate, decider, breaker and fallbacks.
 
-    def __init__(self, world: World, seed: int, budget_ms: float) -> None:
+    ``hooks`` subscribe to its decisions (``simulate --audit-log`` writes them). The kit is the
+    warehouse's for the world's map (``map_path``), so a log names what replay must rebuild.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        seed: int,
+        budget_ms: float,
+        hooks: tuple[DecisionHook, ...] = (),
+    ) -> None:
         super().__init__(world, seed)
-        cfg = world.config
-        gate = default_config().gate
-        if cfg.repair:
-            gate = replace(gate, repair=True)
-        guard = make_guard(
-            domain=world.domain, config=default_config(budget_ms=budget_ms, gate=gate)
-        )
+        self.kit, self.config = self.setup(world, budget_ms)
+        self.hooks = hooks
+        guard = self.kit.guard(config=self.config, hooks=hooks)
         self.runtime: VirtualRuntime[Plan, PickContext] = VirtualRuntime(guard)
         self.budget_ms = budget_ms
-        self._holds: collections.Counter[int] = collections.Counter()
         self._state_since: int | None = None
+        self._fallback_rng = random.Random(seed ^ 0xFA11)
+
+    @staticmethod
+    def setup(world: World, budget_ms: float) -> tuple[DomainKit[Plan, PickContext], GuardConfig]:
+        """The kit and the guard configuration of a guarded controller at ``budget_ms``."""
+        gate = default_config().gate
+        if world.config.repair:
+            gate = replace(gate, repair=True)
+        kit = warehouse_kit(domain=world.domain, map_path=world.config.map_path)
+        return kit, default_config(budget_ms=budget_ms, gate=gate)
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
         ctx = self.world.domain.context(job.order, robot, start)
-        # The model is asked only if the breaker lets it; asking is what draws the answer.
-        if not self.runtime.guard.may_consult(int(at_s * _NS)):
-            return Pending(job, ctx, at_s, None)
-        # Counted as a call when the decision says the model was consulted (``cycle``).
-        return Pending(job, ctx, at_s, self._call(ctx, job.number, job.attempt))
+        # The consult decision is taken now, once: asking is what draws the answer.
+        ticket = self.runtime.ask(
+            ctx, at_ns=int(at_s * _NS), request_id=f"{job.order.order_id}#{job.attempt}"
+        )
+        if ticket.skipped:
+            return Pending(job, ctx, at_s, None, ticket)
+        self.tally.calls += 1
+        return Pending(job, ctx, at_s, self._call(ctx, job), ticket)
 
     def _observe(self, d: Decision[Plan], point_ns: int) -> None:
         """What the report draws: latency, arrival against the decision point, time in states."""
@@ -290,72 +527,46 @@ class GuardedController(Controller):
                 tally.timeline.append((round(d.decided_ns / _NS, 3), tr.target.value))
 
     def cycle(self, p: Pending, t: float) -> Step:
-        world, cfg, tally = self.world, self.world.config, self.tally
+        world, tally = self.world, self.tally
         tally.cycles += 1
-        call = p.call
+        call, ticket = p.call, p.ticket
+        assert ticket is not None
         now_ns = int(t * _NS)
-        if call is None:  # not asked: the breaker was open at asking time
-            d = self.runtime.decide(
-                p.ctx,
-                now_ns=now_ns,
-                output=None,
-                latency_ms=None,
-                ask_ahead_ms=(t - p.asked_s) * 1000,
-            )
-        else:
-            d = self.runtime.decide(
-                p.ctx,
-                now_ns=now_ns,
-                output=call.text,
-                latency_ms=None if call.latency_s is None else call.latency_s * 1000,
-                ask_ahead_ms=(t - p.asked_s) * 1000,
-                transport_error=call.error,
-            )
+        fallback_ms = world.fallback_ms(self._fallback_rng)
+        d = self.runtime.decide_asked(
+            ticket,
+            now_ns=now_ns,
+            output=None if call is None else call.text,
+            latency_ms=None if call is None or call.latency_s is None else call.latency_s * 1000,
+            transport_error="" if call is None else call.error,
+            fallback_ms=fallback_ms,
+        )
         wait = (d.decided_ns - now_ns) / _NS
         self._observe(d, now_ns)
-        tally.calls += d.consulted and not d.shadow
-        tally.late += not d.on_time
         tally.downtime_s += wait
         tally.sources[d.source] += 1
-        key = None
-        if d.consulted and not d.shadow:
-            extraction = "bare"
-            if call is not None and call.fault == "malformed" and d.failure_mode is None:
-                extraction = "extracted"
-            key = row_key(d.failure_mode, extraction, d.repairs)
-        row = None
-        if key is not None:
-            row = tally.mode(key)
-            row.count += 1
-            row.detect_ms.append(
-                detect_ms(
-                    d.decided_ns,
-                    now_ns,
-                    d.arrival_ns,
-                    timed_out=d.failure_mode is FailureMode.TIMEOUT,
-                )
-            )
-            row.mitigation[d.source if d.failure_mode is not None else extraction] += 1
-        plan = d.plan
-        if isinstance(plan, SafeMove):
-            tally.safe_moves += 1
+        late = not d.on_time
+        if fallback_ms > DECLARED_WCET_MS:
+            overrun = cause(tally, "fallback_overrun")
+            overrun.count += 1
+            overrun.halts += late
+            overrun.downtime_s += wait if late else 0.0
+        if late:
+            tally.late += 1
+            reason = cause(tally, "late_decision")
+            reason.count += 1
+            reason.halts += 1
+            reason.downtime_s += wait
+        row = self._row(d, call, now_ns)
+        self._judge_residual(d, p)
+        if isinstance(d.plan, SafeMove):
+            tally.model_halts += d.failure_mode is not None and not p.job.blocked
+            why = "blocked_order" if p.job.blocked else self._fallback_failure(p.ctx)
+            return self._safe_move(p, wait, row, why)  # one halt, late or not
+        if late:  # the robot stood past its deadline without a plan: a halt
             tally.halts += 1
             tally.halted_cycles += 1
-            tally.model_halts += d.failure_mode is not None
-            tally.downtime_s += cfg.hold_s
-            n = p.job.number
-            self._holds[n] += 1
-            if row is not None:
-                row.halts += 1
-                row.downtime_s += wait + cfg.hold_s
-            if self._holds[n] >= cfg.max_holds:
-                tally.lost_orders += 1  # no plan exists for it: reported, not retried forever
-                tally.items_lost += sum(line.qty for line in p.job.order.lines)
-                return Step(wait + cfg.hold_s, p.ctx.start)
-            tally.requeued += 1
-            if row is not None:
-                row.requeued += 1
-            return Step(wait + cfg.hold_s, p.ctx.start, requeue=True)
+        plan = d.plan
         if row is not None:
             row.downtime_s += wait
         busy = world.execute_s(plan, p.ctx)
@@ -367,6 +578,60 @@ class GuardedController(Controller):
         tally.orders_done += 1
         tally.cycle_s_per_item.append((wait + busy) / items)
         return Step(wait + busy, world.wh.pack_stations[plan.end], ask_after_s=wait)
+
+    def _row(self, d: Decision[Plan], call: ModelCall | None, now_ns: int) -> ModeTally | None:
+        """Count the decision in its failure mode's row, as the gate saw it: a plan the gate used
+        although a bare JSON parser refuses it (taken from a fence or prose, or repaired) is a
+        ``malformed`` row mitigated by ``extracted`` (or ``repaired``). A shadow decision (asked
+        before the breaker opened) is counted too: the answer failed all the same, and a request
+        was made (the rows' rates are per request)."""
+        if not d.consulted:
+            return None
+        extraction = "bare"
+        if d.failure_mode is None and call is not None and call.text is not None:
+            found = strictjson.extract(call.text)
+            if isinstance(found, strictjson.Extracted) and found.how != "bare":
+                extraction = "extracted"
+        key = row_key(d.failure_mode, extraction, d.repairs)
+        if key is None:
+            return None
+        row = self.tally.mode(key)
+        row.count += 1
+        row.detect_ms.append(
+            detect_ms(
+                d.decided_ns, now_ns, d.arrival_ns, timed_out=d.failure_mode is FailureMode.TIMEOUT
+            )
+        )
+        if d.failure_mode is not None:
+            row.mitigation[d.source] += 1
+        else:
+            row.mitigation["repaired" if d.repairs else extraction] += 1
+        return row
+
+    def _judge_residual(self, d: Decision[Plan], p: Pending) -> None:
+        """The gate's errors against the simulator's ground truth: a good answer refused, or a
+        slow one accepted (and what it cost over the best plan)."""
+        call = p.call
+        if call is None or not d.consulted or d.shadow or p.job.blocked:
+            return
+        mode = d.failure_mode
+        if call.fault == "" and mode not in (None, FailureMode.TIMEOUT, FailureMode.TRANSPORT):
+            name = "good_plan_refused_slow" if mode is FailureMode.SLOW else "good_plan_refused"
+            cause(self.tally, name).count += 1
+        elif call.fault == "slow" and d.accepted and not isinstance(d.plan, SafeMove):
+            best = self.world.best(p.ctx)
+            assert best is not None
+            row = cause(self.tally, "slow_plan_accepted")
+            row.count += 1
+            extra = self.world.execute_s(d.plan, p.ctx) - self.world.execute_s(best, p.ctx)
+            row.mitigation["extra_ms"] += round(extra * 1000)
+
+    def _fallback_failure(self, ctx: PickContext) -> str:
+        """Why no fallback plan was usable for a servable order (a safe move, rare: recomputed)."""
+        for outcome in self.runtime.guard.run_fallbacks(ctx):
+            if any(v.rule == CYCLE_TIME for v in outcome.violations):
+                return "fallback_refused_slow"
+        return "fallback_failed"
 
 
 def row_key(mode: FailureMode | None, extraction: str, repairs: tuple[str, ...]) -> str | None:

@@ -6,29 +6,38 @@ its own seed, derived from the run's seed and the replication's index, so a run 
 whether its replications run in one process or in many (``--workers``, or Ray), and in any order.
 
 Inside a replication the same stream of orders is worked by each controller in turn, each in its own
-SimPy environment. A cycle is one decision point: a robot ready to start an order. While it executes
-an order it asks the model for its next one (plan ahead); the answer is needed at the next decision
-point.
+SimPy environment. A cycle is one decision point: a robot ready to start an order (a requeued one
+included). While it executes an order it asks the model for its next one (plan ahead); the answer is
+needed at the next decision point. With ``plan_ahead=False`` it asks at the decision point (a
+safe move asks again as it starts to hold, either way).
+
+With an audit directory (``simulate --audit-log``), the guarded controller at the run's budget
+writes its decisions, as the audit log does, to one part file per replication
+(:func:`audit_part`); :func:`merge_audit` joins them in replication order.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import os
 import random
+import shutil
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, final
 
 import simpy
 
 from plansentry.domains.warehouse.order import Order
-from plansentry.domains.warehouse.sim.config import SimConfig, int_at_least
+from plansentry.domains.warehouse.sim.config import SimConfig, SimConfigError, int_at_least
 from plansentry.domains.warehouse.sim.controllers import (
     Controller,
     GuardedController,
     Job,
     OracleController,
+    PilotGuardController,
     UnguardedController,
 )
 from plansentry.domains.warehouse.sim.world import World
@@ -42,7 +51,7 @@ class _Dispatch:
     def __init__(
         self,
         env: simpy.Environment,
-        orders: list[Order],
+        orders: list[tuple[Order, bool]],
         extend: Callable[[], None],
         cycles: int | None,
         hours: float | None,
@@ -65,23 +74,34 @@ class _Dispatch:
             return None
         while self.issued >= len(self.orders):
             self.extend()
-        job = Job(self.orders[self.issued], self.issued)
+        order, blocked = self.orders[self.issued]
+        job = Job(order, self.issued, blocked)
         self.issued += 1
         return job
 
 
 def run_replication(
-    world: World, index: int, cycles: int | None, hours: float | None, budgets: tuple[float, ...]
+    world: World,
+    index: int,
+    cycles: int | None,
+    hours: float | None,
+    budgets: tuple[float, ...],
+    *,
+    audit_dir: str | None = None,
 ) -> dict[str, Tally]:
-    """One replication: every controller (the guarded one at every budget) on the same orders."""
+    """One replication: every controller (each guard at every budget) on the same orders. With
+    ``audit_dir``, the guarded controller at the run's budget writes its audit log there
+    (:func:`audit_part`)."""
     cfg = world.config
     seed = random.Random(f"plansentry-sim:{cfg.seed}:{index}").getrandbits(48)
     order_rng = random.Random(seed)
     stream = world.orders(order_rng, f"R{index:03d}")
-    orders: list[Order] = []
+    orders: list[tuple[Order, bool]] = []
 
     def extend() -> None:
-        orders.extend(next(stream) for _ in range(1_000))
+        for _ in range(1_000):
+            order = next(stream)
+            orders.append((order, world.blocked(order)))
 
     out: dict[str, Tally] = {}
     runs: list[tuple[str, Callable[[], Controller]]] = []
@@ -89,33 +109,100 @@ def run_replication(
         runs.append(("unguarded", lambda: UnguardedController(world, seed)))
     if "guarded" in cfg.controllers:
         for b in budgets:
+            make = functools.partial(GuardedController, world, seed, b)
+            if audit_dir is not None and b == cfg.budget_ms:
+                make = functools.partial(_logged_guarded, world, seed, b, audit_dir, index)
+            runs.append((_key("guarded", b, cfg), make))
+    if "pilot_guard" in cfg.controllers:
+        for b in budgets:
             runs.append(
-                (_guarded_key(b, cfg), functools.partial(GuardedController, world, seed, b))
+                (
+                    _key("pilot_guard", b, cfg),
+                    functools.partial(PilotGuardController, world, seed, b),
+                )
             )
     if "oracle" in cfg.controllers:
         runs.append(("oracle", lambda: OracleController(world, seed)))
-    for key, make in runs:
+    for key, make_controller in runs:
         env = simpy.Environment()
         dispatch = _Dispatch(env, orders, extend, cycles, hours, cfg.startup_s)
-        ctl = make()
-        for r in range(cfg.robots):
-            start = world.wh.pack_stations[world.stations[r % len(world.stations)]]
-            env.process(_robot(env, ctl, dispatch, f"R{r + 1}", start))
-        env.run()
+        ctl = make_controller()
+        try:
+            for r in range(cfg.robots):
+                start = world.wh.pack_stations[world.stations[r % len(world.stations)]]
+                env.process(_robot(env, ctl, dispatch, f"R{r + 1}", start))
+            env.run()
+        finally:
+            for hook in getattr(ctl, "hooks", ()):
+                hook.close()
         out[key] = ctl.tally
     return out
 
 
-def _guarded_key(budget_ms: float, cfg: SimConfig) -> str:
-    return "guarded" if budget_ms == cfg.budget_ms else f"guarded@{budget_ms:g}"
+def audit_part(audit_dir: str, index: int) -> Path:
+    """The part file of replication ``index``'s audit log in ``audit_dir``."""
+    return Path(audit_dir) / f"replication-{index:06d}.jsonl"
+
+
+def _logged_guarded(
+    world: World, seed: int, budget_ms: float, audit_dir: str, index: int
+) -> GuardedController:
+    """The guarded controller with an audit log of its own replication: a header (a fresh
+    guard, which is what a header means to replay) naming the kit, the run and the replication."""
+    from plansentry.telemetry.audit import AuditLog
+
+    kit, config = GuardedController.setup(world, budget_ms)
+    part = audit_part(audit_dir, index)
+    part.unlink(missing_ok=True)  # a re-run replication (a retried worker) starts its part anew
+    log = AuditLog(
+        part,
+        kit=kit,
+        config=config,
+        meta={
+            "simulated": True,
+            "seed": world.config.seed,
+            "replication": index,
+            "profile": world.config.profile.name,
+        },
+    )
+    return GuardedController(world, seed, budget_ms, hooks=(log,))
+
+
+def merge_audit(audit_dir: str, indices: Sequence[int], target: str | Path) -> int:
+    """Append the part files of replications ``indices``, in that order, to ``target``, streaming
+    (one buffer at a time), and delete them; returns the bytes written. A ``target`` whose last
+    line a crash tore gets a newline first, as the audit log does on reopening."""
+    written = 0
+    fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    with os.fdopen(fd, "ab") as out:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            written += out.write(b"\n")
+        for i in indices:
+            part = audit_part(audit_dir, i)
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+            written += part.stat().st_size
+            part.unlink()
+    return written
+
+
+def _key(name: str, budget_ms: float, cfg: SimConfig) -> str:
+    return name if budget_ms == cfg.budget_ms else f"{name}@{budget_ms:g}"
 
 
 def _robot(
     env: simpy.Environment, ctl: Controller, dispatch: _Dispatch, name: str, start: int
 ) -> Generator[simpy.Event, Any, None]:
+    plan_ahead = ctl.world.config.plan_ahead
+    startup = ctl.world.config.startup_s
     job = dispatch.take()
-    pending = ctl.ask(job, name, start, 0.0) if job is not None else None
-    yield env.timeout(ctl.world.config.startup_s)
+    pending = None
+    if job is not None and plan_ahead:
+        pending = ctl.ask(job, name, start, 0.0)
+    yield env.timeout(startup)
+    if job is not None and not plan_ahead:
+        pending = ctl.ask(job, name, start, env.now)
     began = env.now
     while job is not None and pending is not None:
         t = env.now
@@ -124,9 +211,15 @@ def _robot(
             job.attempt += 1
             dispatch.requeued.append(job)
         job = dispatch.take()
-        pending = (
-            ctl.ask(job, name, step.end_cell, t + step.ask_after_s) if job is not None else None
-        )
+        if job is None:
+            pending = None
+        elif plan_ahead or step.requeue:
+            # A safe move asks again as it starts to hold, with or without plan-ahead.
+            pending = ctl.ask(job, name, step.end_cell, t + step.ask_after_s)
+        else:
+            yield env.timeout(step.busy_s)  # at the next decision point, then ask
+            pending = ctl.ask(job, name, step.end_cell, env.now)
+            continue
         yield env.timeout(step.busy_s)
     ctl.tally.robot_s += env.now - began
 
@@ -134,7 +227,12 @@ def _robot(
 # ----------------------------------------------------------------------------------------------
 # A whole run: replications are the units of work an engine runs anywhere
 
-Unit = tuple[SimConfig, int, int | None, float | None]  # config, replication index, cycles, hours
+#: config, replication index, cycles, hours; and, only for a run that writes an audit log, the
+#: directory of its part files.
+Unit = (
+    tuple[SimConfig, int, int | None, float | None]
+    | tuple[SimConfig, int, int | None, float | None, str]
+)
 Result = dict[str, Tally]
 
 _WORLDS: dict[str, World] = {}
@@ -153,8 +251,11 @@ def world_for(config: SimConfig) -> World:
 
 def run_unit(unit: Unit) -> Result:
     """One replication of one configuration (what an engine distributes)."""
-    config, index, cycles, hours = unit
-    return run_replication(world_for(config), index, cycles, hours, budgets_of(config))
+    config, index, cycles, hours = unit[:4]
+    audit_dir = unit[4] if len(unit) > 4 else None
+    return run_replication(
+        world_for(config), index, cycles, hours, budgets_of(config), audit_dir=audit_dir
+    )
 
 
 def merge_results(results: Sequence[Result]) -> dict[str, Tally]:
@@ -214,7 +315,8 @@ def budgets_of(config: SimConfig) -> tuple[float, ...]:
 @dataclass(frozen=True, slots=True)
 class SimRun:
     """A finished run: its configuration, the calibration and each controller's merged tally
-    (keys ``unguarded``, ``guarded``, ``oracle`` and ``guarded@<budget>`` for a sweep)."""
+    (keys ``unguarded``, ``guarded``, ``pilot_guard``, ``oracle``, and ``guarded@<budget>`` and
+    ``pilot_guard@<budget>`` for a sweep)."""
 
     config: SimConfig
     travel_s_per_cell: float
@@ -226,18 +328,36 @@ def simulate(
     *,
     workers: int = 1,
     on_replication: Callable[[int, int], None] = lambda _done, _total: None,
+    audit_log: str | Path | None = None,
 ) -> SimRun:
     """Run every replication (in ``workers`` processes) and merge them in replication order, so
-    the figures do not depend on ``workers``. ``on_replication(done, total)`` reports progress."""
+    the figures do not depend on ``workers``. ``on_replication(done, total)`` reports progress.
+
+    ``audit_log``: append the guarded controller's decisions (at the run's budget) to this file
+    in the audit-log format, one header per replication, in replication order whatever
+    ``workers`` is. Each replication streams its records to a part file beside the target (a
+    temporary directory, removed after), and the parts are appended in order: memory does not
+    grow with the log.
+    """
     engine = LocalEngine(workers)
     world = world_for(config)  # here first: a bad map fails before any process starts
-    units = [(config, *rep) for rep in config.replications()]
+    reps = config.replications()
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        on_replication(done, len(units))
+        on_replication(done, len(reps))
 
-    results = engine.map(units, tick)
+    if audit_log is None:
+        results = engine.map([(config, *rep) for rep in reps], tick)
+        return SimRun(config, world.travel_s_per_cell, merge_results(results))
+    if "guarded" not in config.controllers:
+        raise SimConfigError("an audit log needs the guarded controller")
+    import tempfile
+
+    target = Path(audit_log)
+    with tempfile.TemporaryDirectory(prefix=".plansentry-audit-", dir=target.parent) as parts:
+        results = engine.map([(config, *rep, parts) for rep in reps], tick)
+        merge_audit(parts, [rep[0] for rep in reps], target)
     return SimRun(config, world.travel_s_per_cell, merge_results(results))

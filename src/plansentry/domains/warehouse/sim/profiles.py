@@ -14,6 +14,8 @@ Built-in profiles:
   rare (1 in 10,000), latency has a median of 0.9 s.
 - ``outage``: the model is down; every call is refused within 50 ms.
 - ``chaos``: every fault at 1 % or more, to exercise every row of the FMLI matrix.
+
+``slow`` is drawn last, so adding it to a profile leaves the draws of every other fault unchanged.
 - ``clean``: no faults at all (a check that the guard costs nothing when the model is perfect).
 """
 
@@ -40,6 +42,7 @@ FAULTS: Final = (
     "stale",  # the plan of another order
     "stall",  # no answer in time
     "transport",  # the call fails (connection refused, 5xx)
+    "slow",  # valid and safe but slow: a crawling speed, or a detour through far via-points
 )
 
 
@@ -172,6 +175,7 @@ PROFILES: Final[Mapping[str, Profile]] = MappingProxyType(
                 "stale": 0.01,
                 "stall": 0.01,
                 "transport": 0.01,
+                "slow": 0.01,
             },
             tail_p=0.02,
             stall_s=45.0,

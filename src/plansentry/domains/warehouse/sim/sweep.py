@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, final
 
 from plansentry.domains.warehouse.sim.config import SimConfig, SimConfigError
+from plansentry.domains.warehouse.sim.controllers import CAUSE_PREFIX
 from plansentry.domains.warehouse.sim.engine import (
     Engine,
     Result,
@@ -77,11 +78,17 @@ def _units(config: SimConfig, first: int = 0) -> list[Unit]:
 
 
 def rarest_rate(tallies: dict[str, Tally]) -> tuple[str, float] | None:
-    """The rarest non-zero rate a sweep must estimate: an FMLI row's, or the unguarded halt rate."""
+    """The rarest non-zero rate a sweep must estimate: an FMLI row's (a failure mode's share of
+    the guarded controller's model calls), or the unguarded halt rate. Residual causes
+    (``cause:`` rows) are not sized for."""
     rates = []
     g, u = tallies.get("guarded"), tallies.get("unguarded")
     if g is not None and g.calls:
-        rates += [(m, row.count / g.calls) for m, row in g.modes.items() if row.count]
+        rates += [
+            (m, row.count / g.calls)
+            for m, row in g.modes.items()
+            if row.count and not m.startswith(CAUSE_PREFIX)
+        ]
     if u is not None and u.cycles and u.halted_cycles:
         rates.append(("unguarded_halt", u.halted_cycles / u.cycles))
     return min(rates, key=lambda r: (r[1], r[0])) if rates else None

@@ -28,6 +28,9 @@ from plansentry.domains.warehouse.sim.profiles import FAULTS, Profile
 MALFORMED_KINDS: Final = ("truncated", "trailing_comma", "unbalanced", "prose", "fence")
 SCHEMA_KINDS: Final = ("missing_field", "wrong_type", "out_of_range", "extra_field")
 UNSAFE_KINDS: Final = ("over_speed", "staff_via", "closed_via")
+SLOW_KINDS: Final = ("crawl", "detour")
+#: A crawl drives at this fraction of the speed its route allows.
+CRAWL_FRACTION: Final = 0.1
 
 
 @final
@@ -67,6 +70,7 @@ class SyntheticModel:
             c for z in wh.zones.values() if z.kind == "staff_only" for c in z.cells
         )
         self._mu = math.log(profile.median_s)
+        self._corners = _far_corners(wh)
 
     def latency(self, rng: random.Random) -> float:
         p = self.profile
@@ -117,6 +121,9 @@ class SyntheticModel:
         if fault == "unsafe":
             kind, plan = self._unsafe(best, ctx, rng)
             return ModelCall(fault, kind, encode_plan(plan), latency)
+        if fault == "slow":
+            kind, plan = self._slow(best, ctx, rng)
+            return ModelCall(fault, kind, encode_plan(plan), latency)
         # stale: another order's plan, or this one's with another order's id
         if other is not None and other.order_id != best.order_id:
             plan = self._respeed(replace(other, robot_id=best.robot_id), ctx)
@@ -146,11 +153,14 @@ class SyntheticModel:
             return plan
         return replace(plan, speed_mps=limit)
 
-    def _route_limit(self, picks: list[Any], end: str, ctx: PickContext) -> float | None:
-        """Speed limit of the route through the known bins of ``picks`` to ``end``."""
+    def _route_limit(
+        self, picks: list[Any], end: str, ctx: PickContext, via: tuple[int, ...] = ()
+    ) -> float | None:
+        """Speed limit of the route through the cells ``via``, then the known bins of ``picks``,
+        to ``end``; ``None`` if a leg has no open route."""
         wh, router = self.router.wh, self.router
         crossed, prev = 0, ctx.start
-        stops = [wh.bins[p.bin].access for p in picks if p.bin in wh.bins]
+        stops = [*via, *(wh.bins[p.bin].access for p in picks if p.bin in wh.bins)]
         for cell in [*stops, wh.pack_stations[end]]:
             d, mask = router.leg(prev, cell, ctx.closed_mask)
             if d == UNREACHABLE:
@@ -174,6 +184,36 @@ class SyntheticModel:
             zone = wh.zones[rng.choice(sorted(ctx.order.closed_zones))]
             cell = rng.choice(sorted(zone.cells))
         return kind, replace(best, via=(wh.xy(cell),))
+
+    def _slow(self, best: Plan, ctx: PickContext, rng: random.Random) -> tuple[str, Plan]:
+        """A plan every other rule accepts that takes far longer than it needs: a ``crawl`` at a
+        tenth of its route's limit, or a ``detour`` through two to four of the floor's far
+        corners before the picks, at the speed the longer route allows (a crawl where that route
+        does not exist)."""
+        wh = self.router.wh
+        kind = rng.choice(SLOW_KINDS)
+        if kind == "detour" and len(self._corners) >= 2:
+            via = tuple(rng.sample(self._corners, rng.randint(2, min(4, len(self._corners)))))
+            limit = self._route_limit(list(best.picks), best.end, ctx, via)
+            if limit is not None:
+                speed = min(best.speed_mps, limit)
+                return kind, replace(best, via=tuple(wh.xy(c) for c in via), speed_mps=speed)
+        speed = max(0.01, round(best.speed_mps * CRAWL_FRACTION, 3))
+        return "crawl", replace(best, speed_mps=speed)
+
+
+def _far_corners(wh: Any) -> list[int]:
+    """For each corner of the map, the nearest floor cell in no restricted zone (staff-only or
+    closable: a detour must stay legal whatever an order closes)."""
+    restricted = wh.mask_of(["staff_only", "closable"])
+    cells = [c for c in sorted(wh.free) if not wh.cell_zones[c] & restricted]
+    out: list[int] = []
+    for cx, cy in ((0, 0), (wh.width - 1, 0), (0, wh.height - 1), (wh.width - 1, wh.height - 1)):
+        if cells:
+            best = min(cells, key=lambda c: abs(wh.xy(c)[0] - cx) + abs(wh.xy(c)[1] - cy))
+            if best not in out:
+                out.append(best)
+    return out
 
 
 def _malformed(text: bytes, kind: str, rng: random.Random) -> bytes:

@@ -1,8 +1,11 @@
-"""The world a replication runs in: the map, its domain and planners, the synthetic model, and the
-calibration of travel time (built once per process, shared by replications)."""
+"""The world a replication runs in: the map, its domain and planners, the synthetic model, the
+fallback's measured compute time, and the calibration of travel time (built once per process,
+shared by replications)."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from collections.abc import Iterator
 from typing import final
@@ -10,6 +13,7 @@ from typing import final
 import msgspec
 
 from plansentry.core.gate import Gate
+from plansentry.domains.warehouse.classical import DECLARED_WCET_MS
 from plansentry.domains.warehouse.kit import default_config
 from plansentry.domains.warehouse.map import Warehouse, default_map, load_map
 from plansentry.domains.warehouse.optimal import OptimalPlanner
@@ -17,6 +21,7 @@ from plansentry.domains.warehouse.order import Order, PickContext
 from plansentry.domains.warehouse.router import UNREACHABLE
 from plansentry.domains.warehouse.rules import WarehouseDomain
 from plansentry.domains.warehouse.schema import Plan
+from plansentry.domains.warehouse.sim import fallback_time
 from plansentry.domains.warehouse.sim.config import SimConfig
 from plansentry.domains.warehouse.sim.orders import random_orders
 from plansentry.domains.warehouse.sim.synthetic import SyntheticModel
@@ -38,16 +43,68 @@ class World:
         self.decode = msgspec.json.Decoder(Plan).decode
         self.stations = sorted(wh.pack_stations)
         self._best: dict[tuple[str, int], Plan | None] = {}
+        self._open: dict[tuple[str, int], Plan | None] = {}
         self.travel_s_per_cell = self._calibrate()
 
     def orders(self, rng: random.Random, prefix: str) -> Iterator[Order]:
-        """An endless stream of feasible orders (2-5 lines, sometimes with one aisle closed)."""
-        source = random_orders(
-            self.wh, rng, prefix=prefix, digits=6, closure_p=self.config.closure_p
+        """An endless stream of orders (2-5 lines): ``closure_p`` of them with one aisle closed
+        that holds none of their bins, ``blocked_order_p`` with a closure over one of their bins
+        (no planner can serve those: :meth:`blocked`)."""
+        cfg = self.config
+        return random_orders(
+            self.wh,
+            rng,
+            prefix=prefix,
+            digits=6,
+            closure_p=cfg.closure_p,
+            blocked_p=cfg.blocked_order_p,
         )
-        for order in source:
-            if self.optimal.feasible(order):
-                yield order
+
+    def blocked(self, order: Order) -> bool:
+        """Whether no plan can serve ``order`` (a closure cuts one of its bins off)."""
+        return not self.optimal.feasible(order)
+
+    def best_open(self, ctx: PickContext) -> Plan:
+        """The best plan for ``ctx`` as if nothing were closed: what a model unaware of a
+        closure that blocks the order writes (it drives into the closed zone)."""
+        key = (ctx.order.order_id, ctx.start)
+        plan = self._open.get(key)
+        if plan is None:
+            if len(self._open) > 10_000:
+                self._open.clear()
+            staff = self.wh.mask_of(["staff_only"])
+            opened = dataclasses.replace(ctx, closed_mask=0, forbidden_mask=staff)
+            found = self.optimal.plan(opened)
+            assert found is not None, "every bin of the map reaches a pack station"
+            plan = self._open[key] = found
+        if plan.robot_id == ctx.robot_id:
+            return plan
+        other: Plan = msgspec.structs.replace(plan, robot_id=ctx.robot_id)
+        return other
+
+    def fallback_ms(self, rng: random.Random) -> float:
+        """The fallback's compute time for one decision (ms). With ``fallback_overrun_p`` an
+        overrun: the declared worst case plus an exponential of mean
+        ``fallback_overrun_mean_ms``. Otherwise a run within the worst case, drawn from the
+        measured distribution (:mod:`.fallback_time`: between its quantiles, or one of the
+        measured tail's runs; a measured run past the worst case is drawn again, since
+        ``fallback_overrun_p`` alone says how often that happens)."""
+        cfg = self.config
+        if rng.random() < cfg.fallback_overrun_p:
+            return DECLARED_WCET_MS + rng.expovariate(1.0) * cfg.fallback_overrun_mean_ms
+        while True:
+            ms = self._measured_ms(rng.random())
+            if ms <= DECLARED_WCET_MS:
+                return ms
+
+    def _measured_ms(self, u: float) -> float:
+        q, tail = fallback_time.QUANTILES_MS, fallback_time.TAIL_MS
+        x = u * len(q)
+        i = math.floor(x)
+        if i >= len(q) - 1:  # the slowest share: one of the measured runs, as it was
+            k = min(len(tail) - 1, int((u - (len(q) - 1) / len(q)) * len(q) * len(tail)))
+            return tail[k]
+        return q[i] + (q[i + 1] - q[i]) * (x - i)
 
     def best(self, ctx: PickContext) -> Plan | None:
         """The oracle's plan for ``ctx``, shared by every controller that meets the same order at
@@ -67,9 +124,9 @@ class World:
     def drive_s(self, plan: Plan, ctx: PickContext) -> float:
         """Seconds to drive ``plan``'s route at its speed."""
         factor = self.wh.max_speed_mps / plan.speed_mps
-        return self._route_cells(plan, ctx) * self.travel_s_per_cell * factor
+        return self.route_cells(plan, ctx) * self.travel_s_per_cell * factor
 
-    def _route_cells(self, plan: Plan, ctx: PickContext) -> int:
+    def route_cells(self, plan: Plan, ctx: PickContext) -> int:
         """Cells ``plan``'s route drives. A leg the router cannot route (the plan enters a
         staff-only or closed zone, which an unguarded robot does) counts its Manhattan length."""
         wh, leg, closed = self.wh, self.router.leg, ctx.closed_mask
@@ -98,7 +155,9 @@ class World:
         ``target_s_per_item``.
         """
         cfg = self.config
-        source = self.orders(random.Random("calibration"), "CAL")
+        source = (
+            o for o in self.orders(random.Random("calibration"), "CAL") if not self.blocked(o)
+        )
         cells_at_full = 0.0  # cells driven, weighted by full speed / plan speed
         items = 0
         for i in range(sample):
@@ -106,7 +165,7 @@ class World:
             ctx = self.domain.context(next(source), "CAL", start)
             plan = self.best(ctx)
             assert plan is not None
-            cells_at_full += self._route_cells(plan, ctx) * (self.wh.max_speed_mps / plan.speed_mps)
+            cells_at_full += self.route_cells(plan, ctx) * (self.wh.max_speed_mps / plan.speed_mps)
             items += sum(p.qty for p in plan.picks)
         self._best.clear()  # the sample's plans are not the run's
         return (cfg.target_s_per_item - cfg.handling_s) * items / cells_at_full
