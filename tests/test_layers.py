@@ -1,4 +1,4 @@
-"""Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report, testing <- cli <-
+"""Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report, testing, serve <- cli <-
 domains. Across: nothing generic imports a domain (the warehouse, or any kit's package); a domain
 imports no other domain. Both are checked on the tree, and on a tree with a deliberate violation."""
 
@@ -18,6 +18,7 @@ RANK = {
     "telemetry": 2,
     "report": 3,
     "testing": 3,
+    "serve": 3,
     "cli": 4,
     "domains": 5,
 }

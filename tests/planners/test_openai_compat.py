@@ -1,23 +1,72 @@
 """The OpenAI-compatible planner against a real llama.cpp server on 127.0.0.1, through the project's
-fault proxy: every decision arrives on time with the right failure mode. No mocks on this path."""
+fault proxy: every decision arrives on time with the right failure mode. No mocks on this path.
+
+The tests marked ``model`` talk to the real server; the others to the fault proxy answering by
+itself, or to a loopback upstream that streams a given answer (the protocol, not the model, is
+what they check): a stream completed by ``finish_reason`` alone, ``Retry-After``, the connection
+pool, the key kept out of every message."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, StreamingUpstream
 from plansentry.core.failures import FailureMode
+from plansentry.domains.warehouse.classical import ClassicalPlanner
+from plansentry.domains.warehouse.examples import default_order
 from plansentry.domains.warehouse.kit import default_config, make_guard
+from plansentry.domains.warehouse.map import default_map
 from plansentry.domains.warehouse.prompts import PromptFor
+from plansentry.domains.warehouse.rules import WarehouseDomain
+from plansentry.domains.warehouse.schema import encode_plan
 from plansentry.planners.local_server import embedded_server, free_port
-from plansentry.planners.openai_compat import OpenAICompatPlanner, response_format
+from plansentry.planners.openai_compat import (
+    OpenAICompatPlanner,
+    RetryAfter,
+    TransportError,
+    response_format,
+    retry_after_s,
+)
+from plansentry.runtime.planner import RetryLater, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
 
-pytestmark = [pytest.mark.model, pytest.mark.realtime]
+pytestmark = pytest.mark.realtime
+model = pytest.mark.model
 MS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def wh():
+    return default_map()
+
+
+@pytest.fixture(scope="module")
+def domain(wh):
+    return WarehouseDomain(wh)
+
+
+@pytest.fixture(scope="module")
+def ctx(domain, wh):
+    return domain.context(default_order(wh), "R1", wh.pack_stations["PACK-1"])
+
+
+@pytest.fixture(scope="module")
+def good_text(domain, ctx) -> str:
+    """The classical planner's plan for ``ctx`` as JSON text: an answer the gate passes."""
+    return encode_plan(ClassicalPlanner(domain.router).plan(ctx).plan).decode()
+
+
+@pytest.fixture
+def lone_proxy():
+    """The fault proxy with nothing upstream: for the modes where it answers by itself."""
+    p = FaultProxy(free_port()).start()
+    yield p
+    p.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +103,7 @@ def decide(runtime, ctx, planner, budget_ms: float):
     return d
 
 
+@model
 def test_real_server_answers_a_plan_through_the_guard(domain, wh, ctx, proxy) -> None:
     """Through the proxy in pass mode, the server's constrained answer parses and fits the schema."""
     proxy.mode = "pass"
@@ -71,6 +121,7 @@ def test_real_server_answers_a_plan_through_the_guard(domain, wh, ctx, proxy) ->
     assert d.latency_ns is not None
 
 
+@model
 @pytest.mark.parametrize(
     ("mode", "param", "budget_ms", "expected", "detail"),
     [
@@ -124,6 +175,7 @@ def test_missing_base_url_is_a_clear_error(wh, monkeypatch) -> None:
         OpenAICompatPlanner(PromptFor(wh))
 
 
+@model
 def test_a_503_storm_opens_the_breaker_which_probes_after_its_cooldown(domain, wh, ctx, proxy):
     """Three 503s in a row open the breaker (BYPASS: the model is not asked, the classical planner
     drives); after the cool-down a probe asks the model again, fails on the storm, and reopens the
@@ -155,3 +207,139 @@ def test_a_503_storm_opens_the_breaker_which_probes_after_its_cooldown(domain, w
         assert rt.guard.state.breaker.cooldown_ns == 600 * MS  # 0.3 s x backoff 2
     finally:
         rt.close()
+
+
+@model
+def test_a_stream_without_done_from_the_real_server_is_accepted(domain, wh, ctx, proxy) -> None:
+    """The real server's answer with its [DONE] stripped: complete by finish_reason, gated."""
+    proxy.mode = "strip_done"
+    rt = runtime_for(domain, 60_000)
+    try:
+        d = decide(rt, ctx, planner_via(wh, proxy.port), 60_000)
+    finally:
+        rt.close()
+    assert d.failure_mode is not FailureMode.TRANSPORT, d.violations
+
+
+def test_a_stream_finished_by_finish_reason_without_done_is_accepted(
+    domain, wh, ctx, lone_proxy, good_text
+) -> None:
+    """Regression (a complete answer refused as truncated): finish_reason ends the stream."""
+    lone_proxy.mode, lone_proxy.content = "finish_no_done", good_text
+    rt = runtime_for(domain, 2_000)
+    try:
+        d = decide(rt, ctx, planner_via(wh, lone_proxy.port), 2_000)
+    finally:
+        rt.close()
+    assert d.accepted and d.source == "llm", d.violations
+
+
+def test_a_stream_that_ends_without_finish_reason_or_done_is_truncated(wh, ctx, lone_proxy):
+    """A body cut after some content, with neither sentinel, is still a truncation."""
+    lone_proxy.mode = "trickle"  # never finishes; the planner's stall bound ends it
+    planner = OpenAICompatPlanner(
+        PromptFor(wh), base_url=f"http://127.0.0.1:{lone_proxy.port}/v1", stall_s=0.05
+    )
+    lone_proxy.param = 0.2
+    with pytest.raises(TransportError, match="trickles"):
+        asyncio.run(planner(ctx, StopToken()))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2", 2.0),
+        (" 120 ", 120.0),
+        ("Wed, 21 Oct 2026 07:28:05 GMT", 5.0),
+        ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),  # in the past: ask again now
+        ("soon", None),
+        ("-1", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(value, expected) -> None:
+    """Retry-After is a number of seconds or an HTTP date (RFC 9110), read against now."""
+    now = datetime(2026, 10, 21, 7, 28, 0, tzinfo=UTC)
+    assert retry_after_s(value, now=now) == expected
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_status_with_retry_after_raises_retry_later(wh, ctx, lone_proxy, status) -> None:
+    """A 429 or 503 carrying Retry-After tells the guard when to ask again."""
+    lone_proxy.mode, lone_proxy.param = "retry_after", 7
+    planner = OpenAICompatPlanner(PromptFor(wh), base_url=f"http://127.0.0.1:{lone_proxy.port}/v1")
+    with pytest.raises(RetryAfter) as caught:
+        asyncio.run(planner(ctx, StopToken()))
+    assert isinstance(caught.value, RetryLater) and caught.value.retry_after_s == 7.0
+    assert "HTTP 429" in str(caught.value)
+
+
+def test_a_429_with_retry_after_is_not_asked_again_before_it_expires(
+    domain, wh, ctx, lone_proxy
+) -> None:
+    """Retry-After: 2 -> the decisions of the next 2 s do not call the server, and say why."""
+    lone_proxy.mode, lone_proxy.param = "retry_after", 2
+    rt = runtime_for(domain, 1_000)
+    planner = planner_via(wh, lone_proxy.port)
+    try:
+        first = decide(rt, ctx, planner, 1_000)
+        assert first.failure_mode is FailureMode.TRANSPORT and "HTTP 429" in (
+            first.violations[0].detail
+        )
+        until = time.monotonic() + 1.8
+        skipped = 0
+        while time.monotonic() < until:
+            d = decide(rt, ctx, planner, 200)
+            assert not d.consulted and d.skipped.startswith("retry-after"), d.skipped
+            skipped += 1
+        assert lone_proxy.requests == 1 and skipped >= 5
+        time.sleep(max(0.0, first.decided_ns / 1e9 + 2.05 - time.monotonic()))
+        again = decide(rt, ctx, planner, 1_000)
+        assert again.consulted and lone_proxy.requests == 2
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize(("keep_alive", "connections"), [(True, 1), (False, 5)])
+def test_connections_are_pooled(wh, ctx, good_text, keep_alive, connections) -> None:
+    """Five calls in a row: one connection with the pool, five without."""
+    upstream = StreamingUpstream(good_text).start()
+    planner = OpenAICompatPlanner(
+        PromptFor(wh), base_url=f"http://127.0.0.1:{upstream.port}/v1", keep_alive=keep_alive
+    )
+
+    async def five() -> list[bytes]:
+        try:
+            return [await planner(ctx, StopToken()) for _ in range(5)]
+        finally:
+            await planner.aclose()
+
+    try:
+        answers = asyncio.run(five())
+    finally:
+        upstream.stop()
+    assert answers == [good_text.encode()] * 5
+    assert (upstream.requests, upstream.connections) == (5, connections)
+
+
+def test_the_api_key_never_appears_in_an_error(wh, ctx, lone_proxy) -> None:
+    """An upstream that echoes the request (Authorization included) in its error page: the
+    planner's error names the status and never the key."""
+    key = "sk-test-do-not-leak-0123456789"
+    lone_proxy.mode = "echo"
+    planner = OpenAICompatPlanner(
+        PromptFor(wh), base_url=f"http://127.0.0.1:{lone_proxy.port}/v1", api_key=key
+    )
+    with pytest.raises(TransportError) as caught:
+        asyncio.run(planner(ctx, StopToken()))
+    message = str(caught.value)
+    assert "HTTP 401" in message and "Bearer [redact" in message
+    assert key[:12] not in message and key not in repr(planner)
+
+
+def test_an_event_without_choices_is_skipped() -> None:
+    """A usage report (choices: []) is not a malformed event."""
+    from plansentry.planners.openai_compat import _event
+
+    assert _event('{"choices": [], "usage": {"total_tokens": 3}}') == ("", False)
+    assert _event('{"choices": [{"delta": {}, "finish_reason": "stop"}]}') == ("", True)

@@ -12,7 +12,10 @@ What a timeout does to the planner: its :class:`StopToken` is set and an async t
 but a synchronous call cannot be killed. It keeps its worker until it returns on its own and counts
 as *stuck* meanwhile; stuck workers open the breaker (``max_stuck_workers``) and, since the pool never
 grows past ``workers``, a planner that never returns costs at most that many threads, forever. When
-no worker is free the model is not called and the decision records a ``transport`` failure.
+no worker is free the model is not called and the decision records a ``transport`` failure. An
+abandoned synchronous call that does return output is a late answer: the guard's hooks are told
+(:meth:`Guard.late_answer`; the audit log writes it after the decision's record), so a log knows
+how long that call really took.
 
 The GIL: a thread waking at its deadline must first win the GIL back from busy Python threads, which
 can take a whole switch interval (5 ms by default), and can lose it again once while it decides. So
@@ -39,7 +42,7 @@ from typing import Any, Generic, TypeVar, final
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.core.errors import ConfigError
 from plansentry.runtime.clock import Clock, MonotonicClock
-from plansentry.runtime.guard import Guard
+from plansentry.runtime.guard import Guard, LateAnswer
 from plansentry.runtime.planner import Planner, RetryLater, StopToken
 
 PlanT = TypeVar("PlanT")
@@ -104,6 +107,8 @@ class Ticket(Generic[CtxT]):
     arrival: Arrival | None = None
     future: Future[Any] | None = None
     abandoned: bool = False
+    returned: bool = False  # an abandoned call came back (its late answer is ``arrival``)
+    decided: bool = False  # the abandoned call's decision has been handed to the hooks
 
 
 class RealtimeRuntime(Generic[PlanT, CtxT]):
@@ -209,9 +214,20 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         else:
             self._arrive(ticket, result, None)
         finally:
+            late = False
             with self._stuck_lock:
                 if ticket.abandoned:
                     self._stuck -= 1
+                    ticket.returned = True
+                    late = ticket.decided  # else ``decide`` reports it once its record is written
+            if late:
+                self._late_answer(ticket)
+
+    def _late_answer(self, ticket: Ticket[CtxT]) -> None:
+        """Tell the guard's hooks about an abandoned call's output (not about its failure)."""
+        arrival = ticket.arrival
+        if arrival is not None and arrival.kind is ArrivalKind.OUTPUT:
+            self.guard.late_answer(LateAnswer(ticket.request_id, arrival, asked_ns=ticket.asked_ns))
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._loop_lock:
@@ -259,7 +275,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             arrival = Arrival(
                 ArrivalKind.TIMEOUT, detail="no output by the cut-off", asked_version=ticket.version
             )
-        return guard.finish(
+        decision: Decision[PlanT] = guard.finish(
             ticket.ctx,
             request_id=ticket.request_id,
             asked_ns=ticket.asked_ns,
@@ -269,6 +285,13 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             clock_ns=self.clock.now_ns,
             stuck_workers=self._stuck,
         )
+        if ticket.abandoned:
+            with self._stuck_lock:
+                ticket.decided = True
+                late = ticket.returned  # it came back while the decision was being recorded
+            if late:
+                self._late_answer(ticket)
+        return decision
 
     def decide_now(
         self, ctx: CtxT, planner: Planner[CtxT], *, deadline_ns: int | None = None
@@ -277,6 +300,33 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         if deadline_ns is None:
             deadline_ns = self.clock.now_ns() + self.guard.config.budget_ns
         return self.decide(self.ask(ctx, planner), deadline_ns=deadline_ns)
+
+    def cancel(self, ticket: Ticket[CtxT], reason: str) -> bool:
+        """Stop ``ticket``'s model call: nobody needs its answer any more (the caller went away,
+        or gave the decision point up). Thread-safe.
+
+        A :meth:`decide` waiting on the ticket returns at once, recording the model as not
+        consulted (``cancelled: <reason>``): a caller's departure is not the model's failure, so
+        the breaker does not count it. Then the stop token is set and an async call is cancelled
+        (which closes its connection); a synchronous call keeps its worker until it returns,
+        counted as stuck meanwhile. A synchronous planner that returns within microseconds of the
+        stop (before the waiting thread has read the ticket) may still have its own answer
+        recorded. Returns False, changing nothing, if the answer had already arrived.
+        """
+        with self._stuck_lock:
+            if ticket.done.is_set():
+                return False
+            if ticket.future is None and not ticket.abandoned:
+                ticket.abandoned = True
+                self._stuck += 1
+            ticket.arrival = Arrival(
+                ArrivalKind.NOT_ASKED, detail=f"cancelled: {reason}", asked_version=ticket.version
+            )
+            ticket.done.set()
+        ticket.stop.stop()
+        if ticket.future is not None:
+            ticket.future.cancel()
+        return True
 
     def close(self) -> None:
         """Stop the async planners' loop. Synchronous workers are daemons and need no joining."""

@@ -1,0 +1,313 @@
+"""The guard as a service: one kit, one upstream, one guard state, and decisions by deadlines that
+arrive as budgets.
+
+One :class:`Service` owns the kit, the planner, the guard (so the breaker sees every robot's calls
+to this upstream), the real-time runtime, the audit log, the metrics and the asked-ahead tickets.
+Several service processes against one upstream keep one guard state each: each learns of an
+upstream's failure from its own calls, and each honours a ``Retry-After`` it was sent.
+
+Deadlines cross the HTTP hop as budgets: a request's deadline is its receipt (``received_ns``, the
+service's monotonic clock, read when the service starts handling it) plus its ``budget_ms``; the
+two processes share no clock. The service decides ``send_margin_ms`` before that deadline, so the
+response is written by it; the time on the wire is the caller's to keep out of the budget it sends.
+
+Threads: a decision waits in :meth:`RealtimeRuntime.decide` on one of at most ``max_inflight``
+threads, so the event loop is never blocked by a wait; the loop watches the caller meanwhile and
+stops the model call if it goes away (:meth:`RealtimeRuntime.cancel`). A decision beyond
+``max_inflight`` does not wait: the model is not asked and the fallbacks decide at once, on the
+loop. Overload never turns into a refusal: every decision is answered by its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, final
+
+from plansentry.core.decision import Arrival, ArrivalKind, Decision
+from plansentry.core.errors import InputError
+from plansentry.runtime.clock import Clock
+from plansentry.runtime.kit import DomainKit, load_kit
+from plansentry.runtime.planner import Planner, StopToken
+from plansentry.runtime.realtime import RealtimeRuntime, Ticket
+from plansentry.serve.config import ServeConfig
+from plansentry.serve.errors import RequestError, from_input
+from plansentry.serve.tickets import TicketStore
+from plansentry.telemetry.audit import AuditLog
+from plansentry.telemetry.metrics import GuardMetrics
+from plansentry.telemetry.records import decision_json
+
+log = logging.getLogger("plansentry.serve")
+
+#: The ``skipped`` reason of a decision taken without the model because too many were waiting.
+OVERLOADED: Final = "service overloaded"
+
+
+@final
+class Service:
+    """The kit, the planner and the guard behind the HTTP API (see the module docstring).
+
+    ``kit`` and ``planner`` default to what ``config`` names (:func:`load_kit`, and
+    :func:`~plansentry.serve.upstream.make_planner`); tests pass their own. Methods other than
+    :meth:`close` are called from the event loop's thread.
+    """
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        *,
+        kit: DomainKit[Any, Any] | None = None,
+        planner: Planner[Any] | None = None,
+        api_key: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.kit = kit if kit is not None else load_kit(config.kit, params=config.kit_params)
+        if planner is None:
+            from plansentry.serve.upstream import make_planner
+
+            planner = make_planner(config, self.kit, api_key=api_key)
+        self.planner = planner
+        guard_config = self.kit.config(budget_ms=config.budget_ms)
+        self.metrics = GuardMetrics()
+        self.audit = (
+            AuditLog(
+                config.audit_log,
+                kit=self.kit,
+                config=guard_config,
+                meta={"service": {"upstream": _public_upstream(config), "host": config.host}},
+            )
+            if config.audit_log
+            else None
+        )
+        hooks = [self.metrics] + ([self.audit] if self.audit is not None else [])
+        self.guard = self.kit.guard(config=guard_config, hooks=hooks)
+        self.runtime: RealtimeRuntime[Any, Any] = RealtimeRuntime(
+            self.guard,
+            clock=clock,
+            workers=config.workers,
+            switch_interval_s=config.switch_interval_s,
+        )
+        self.clock = self.runtime.clock
+        #: The smallest budget a request may name: the runtime's early wake, the fallbacks'
+        #: declared worst case and the send margin, plus 1 ms for the model.
+        self.min_budget_ms = (
+            self.runtime.early_wake_ms
+            + sum(guard_config.fallback_wcet_ms.values())
+            + config.send_margin_ms
+            + 1.0
+        )
+        self.tickets: TicketStore[Ticket[Any]] = TicketStore(
+            max_tickets=config.max_tickets, now_ns=self.clock.now_ns
+        )
+        self._pool = ThreadPoolExecutor(config.max_inflight, thread_name_prefix="plansentry-wait")
+        self.inflight = 0
+        self.overloaded = 0
+        self.draining = False
+        self._margin_ns = int(config.send_margin_ms * 1_000_000)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def context(self, data: Any, param: str = "context") -> Any:
+        """The kit's context from request JSON; a 422 naming the field if the codec refuses it."""
+        try:
+            return self.kit.codec.context_from_json(data)
+        except InputError as exc:
+            raise from_input(exc, param) from None
+
+    def budget_ns(self, budget_ms: float | None, param: str = "budget_ms") -> int:
+        """A request's budget (the default if it names none), checked against what can work."""
+        if budget_ms is None:
+            return self.config.budget_ns
+        if budget_ms < self.min_budget_ms:
+            raise RequestError(
+                422,
+                f"{budget_ms:g} ms is too short: at least {self.min_budget_ms:g} ms (the "
+                "fallbacks' worst case, the guard's reserve and wake margin, the send margin)",
+                param=param,
+                code="budget_too_short",
+            )
+        if budget_ms > self.config.max_budget_ms:
+            raise RequestError(
+                422,
+                f"{budget_ms:g} ms is over the service's max_budget_ms "
+                f"({self.config.max_budget_ms:g})",
+                param=param,
+                code="budget_too_long",
+            )
+        return int(budget_ms * 1_000_000)
+
+    def ask(self, ctx: Any, request_id: str | None) -> Ticket[Any]:
+        """Start the model call for ``ctx`` now (if the guard lets it)."""
+        return self.runtime.ask(ctx, self.planner, request_id=request_id or "")
+
+    def ask_ahead(self, ctx: Any, *, ttl_s: float | None, request_id: str | None) -> dict[str, Any]:
+        """Ask ahead and hold the ticket. With the store full the model is not asked and no
+        ticket is held (``ticket`` is empty): the caller decides with its context when the time
+        comes, which always works."""
+        ttl = self.config.ticket_ttl_s if ttl_s is None else ttl_s
+        if ttl > self.config.ticket_ttl_s:
+            raise RequestError(
+                422,
+                f"{ttl:g} s is over the service's ticket_ttl_s ({self.config.ticket_ttl_s:g})",
+                param="ttl_s",
+                code="ttl_too_long",
+            )
+        if len(self.tickets) >= self.config.max_tickets:
+            return _ticket_json("", 0.0, False, f"ticket store full ({self.config.max_tickets})")
+        ticket = self.ask(ctx, request_id)
+        ticket_id = self.tickets.add(ticket, ttl_s=ttl)
+        if ticket_id is None:  # filled up meanwhile
+            self.runtime.cancel(ticket, "ticket store full")
+            return _ticket_json("", 0.0, False, f"ticket store full ({self.config.max_tickets})")
+        skipped = ticket.arrival.detail if ticket.asked_ns is None and ticket.arrival else ""
+        return _ticket_json(ticket_id, ttl * 1000, ticket.asked_ns is not None, skipped)
+
+    def cancel(self, ticket_id: str) -> bool:
+        """Give an asked-ahead decision point up: its model call stops. False if unknown."""
+        ticket = self.tickets.take(ticket_id)
+        if ticket is None:
+            return False
+        self.runtime.cancel(ticket, "cancelled by the caller")
+        return True
+
+    async def decide(
+        self,
+        *,
+        received_ns: int,
+        budget_ns: int,
+        ticket_id: str | None,
+        context: Any | None,
+        request_id: str | None,
+        gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> tuple[Decision[Any], str | None]:
+        """The decision for an asked-ahead ticket, or for ``context`` (a parsed context), by
+        ``received_ns + budget_ns``. ``gone`` returns when the caller disconnects: the model call
+        is then stopped. Returns the decision and what became of the ticket (``None``: none was
+        named; ``"used"``; ``"expired"``: unknown or expired, the context decided instead)."""
+        deadline_ns = received_ns + budget_ns
+        ticket: Ticket[Any] | None = None
+        ticket_state: str | None = None
+        if ticket_id is not None:
+            ticket = self.tickets.take(ticket_id)
+            ticket_state = "used" if ticket is not None else "expired"
+            if ticket is None and context is None:
+                raise RequestError(
+                    404,
+                    "unknown or expired; decide with the context instead",
+                    param="ticket",
+                    code="ticket_not_found",
+                )
+        busy = self.inflight >= self.config.max_inflight
+        if ticket is None:
+            ticket = self._not_asked(context, request_id) if busy else self.ask(context, request_id)
+        elif busy:
+            self.runtime.cancel(ticket, OVERLOADED)
+        if busy:  # nothing to wait for: the fallbacks decide now, on the loop
+            self.overloaded += 1
+            return self.runtime.decide(ticket, deadline_ns=deadline_ns - self._margin_ns), (
+                ticket_state
+            )
+        decision = await self._wait(ticket, deadline_ns - self._margin_ns, gone)
+        return decision, ticket_state
+
+    def _not_asked(self, ctx: Any, request_id: str | None) -> Ticket[Any]:
+        ticket: Ticket[Any] = Ticket(
+            ctx, request_id or "", None, self.guard.domain.version(ctx), StopToken()
+        )
+        ticket.arrival = Arrival(ArrivalKind.NOT_ASKED, detail=OVERLOADED)
+        ticket.done.set()
+        return ticket
+
+    async def _wait(
+        self,
+        ticket: Ticket[Any],
+        deadline_ns: int,
+        gone: Callable[[], Awaitable[object]] | None,
+    ) -> Decision[Any]:
+        loop = asyncio.get_running_loop()
+        self.inflight += 1
+        try:
+            call = functools.partial(self.runtime.decide, ticket, deadline_ns=deadline_ns)
+            waiting = loop.run_in_executor(self._pool, call)
+            if gone is None:
+                return await waiting
+            watch = asyncio.ensure_future(gone())
+            try:
+                await asyncio.wait((waiting, watch), return_when=asyncio.FIRST_COMPLETED)
+                if not waiting.done():
+                    self.runtime.cancel(ticket, "the caller went away")
+                return await waiting
+            finally:
+                watch.cancel()
+        finally:
+            self.inflight -= 1
+
+    # -- what the API returns ---------------------------------------------------------------
+
+    def decision_json(
+        self, d: Decision[Any], *, received_ns: int, budget_ns: int, ticket: str | None
+    ) -> dict[str, Any]:
+        """The decision as the API returns it: the audit log's record, with the hop's timing."""
+        out = decision_json(d, self.guard.config.buckets, self.kit)
+        now = self.clock.now_ns()
+        out["timing"] = {
+            "budget_ms": budget_ns / 1e6,
+            "decided_ms": round((d.decided_ns - received_ns) / 1e6, 3),
+            "slack_ms": round((received_ns + budget_ns - now) / 1e6, 3),
+        }
+        out["ticket"] = ticket
+        return out
+
+    def readiness(self) -> dict[str, Any]:
+        state = self.guard.state
+        return {
+            "ready": not self.draining,
+            "kit": self.kit.name,
+            "rules_version": self.kit.rules_version,
+            "state": state.state.value,
+            "breaker": state.breaker.phase.value,
+            "skipped": self.guard.skip_reason(self.clock.now_ns()),
+            "tickets": len(self.tickets),
+            "inflight": self.inflight,
+            "stuck_workers": self.runtime.stuck_workers,
+            "decisions": self.guard.seq,
+        }
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def expire_tickets(self) -> int:
+        """Stop the model calls of tickets whose lifetime is over; how many there were."""
+        gone = self.tickets.expire()
+        for ticket in gone:
+            self.runtime.cancel(ticket, "ticket expired")
+        return len(gone)
+
+    def close(self) -> None:
+        """Stop everything (after the server drained): tickets, model calls, the audit log."""
+        self.draining = True
+        for ticket in self.tickets.clear():
+            self.runtime.cancel(ticket, "service stopped")
+        close = getattr(self.planner, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("closing the planner failed")
+        self.runtime.close()
+        self._pool.shutdown(wait=False)
+        if self.audit is not None:
+            self.audit.close()
+
+
+def _ticket_json(ticket: str, expires_in_ms: float, asked: bool, skipped: str) -> dict[str, Any]:
+    return {"ticket": ticket, "expires_in_ms": expires_in_ms, "asked": asked, "skipped": skipped}
+
+
+def _public_upstream(config: ServeConfig) -> str:
+    from plansentry.serve.upstream import describe
+
+    return describe(config)
