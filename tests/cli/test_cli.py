@@ -87,12 +87,14 @@ def test_kits_lists_every_installed_kit(capsys) -> None:
 
 
 def test_the_parser_has_generic_and_kit_commands() -> None:
-    """check, replay, fsm, report, kits are generic; demo, simulate, sweep come from the warehouse."""
+    """check, replay, fsm, report, kits, fmli are generic; demo, simulate, sweep, fit come from the
+    warehouse."""
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert {"check", "replay", "fsm", "report", "kits"} <= set(sub.choices)
-    assert {"demo", "simulate", "sweep", "example-order"} <= set(sub.choices)
+    assert {"check", "replay", "fsm", "report", "kits", "fmli"} <= set(sub.choices)
+    assert {"demo", "simulate", "sweep", "fit", "example-order"} <= set(sub.choices)
     generic = next(a for a in build_parser(plugins=False)._actions if a.dest == "command")
-    assert set(generic.choices) == {"check", "replay", "fsm", "report", "kits"}
+    assert set(generic.choices) >= {"check", "replay", "fsm", "report", "kits", "fmli"}
+    assert not set(generic.choices) & {"demo", "simulate", "sweep", "fit", "example-order"}
 
 
 def test_fsm_mermaid(capsys) -> None:

@@ -6,7 +6,9 @@ Generic commands serve any installed domain kit:
 - ``replay LOG``: re-run an audit log through the core, with the kit its header names;
 - ``fsm [--mermaid]``: the state machine's transition table;
 - ``report DOC``: one self-contained HTML report of any document a command wrote;
+- ``fmli LOG...``: the FMLI matrix of real decisions (audit logs, ``check`` output, ``demo --json``);
 - ``kits``: the installed domain kits and their rules versions.
+- ``serve``: the guard as a local HTTP service (a native API and an OpenAI-compatible one).
 
 A kit's plugin may add its own commands (``DomainPlugin.add_commands``): the warehouse adds
 ``demo``, ``simulate``, ``sweep`` and ``example-order``.
@@ -46,6 +48,8 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         )
     for number, why in result.bad_lines:
         out.write(f"line {number}: unreadable record: {why}\n")
+    for rid in result.unmatched_late_answers[: args.show]:
+        out.write(f"late answer for request {rid!r}: no decision logged before it\n")
     if result.torn_tail:
         out.write("last line is incomplete (a write cut short by a crash); not replayed\n")
     out.write(f"{result.decisions} decisions replayed, {len(result.differences)} differences\n")
@@ -67,6 +71,12 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
     from plansentry.cli import check
 
     return check.run(args, out)
+
+
+def cmd_fmli(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import fmli
+
+    return fmli.run(args, out)
 
 
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
@@ -101,6 +111,18 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
 
     k = sub.add_parser("kits", help="list the installed domain kits")
     k.set_defaults(func=cmd_kits)
+
+    from plansentry.cli import fmli
+
+    m = sub.add_parser("fmli", help="the FMLI matrix of audit logs, check output or demo --json")
+    fmli.add_arguments(m)
+    m.set_defaults(func=cmd_fmli)
+
+    from plansentry.serve import command as serve_command
+
+    s = sub.add_parser("serve", help="the guard as a local HTTP service (docs/SERVE.md)")
+    serve_command.add_arguments(s)
+    s.set_defaults(func=serve_command.run)
 
     if plugins:
         _add_kit_commands(sub)

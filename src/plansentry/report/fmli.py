@@ -8,7 +8,9 @@ simulator, a replay of an audit log) gets the same rows. A document built from t
   money;
 - ``risk_reduction``: unguarded ``halt_rate`` over guarded ``halt_rate`` (:func:`risk_reduction`);
 - ``fmli``: one row per failure mode seen (:func:`fmli_rows`);
-- ``guarded_distributions``: what the HTML report draws (:func:`distributions`).
+- ``guarded_distributions``: what the HTML report draws (:func:`distributions`);
+- ``money`` (``fmli``): the guard's uplift per quarter for a fleet and shift pattern
+  (:func:`quarterly_uplift`, :class:`Fleet`).
 
 Rates carry a 95 % Wilson score interval and percentiles are nearest-rank, both from
 :mod:`plansentry.report.stats`. Every figure is computed from the tallies, so the same tallies give
@@ -17,9 +19,11 @@ the same bytes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, final
+from typing import Any, Final, final
 
+from plansentry.core.errors import ConfigError
 from plansentry.core.failures import DEFAULT_BUCKETS, BucketMap, FailureMode
 from plansentry.report.stats import (
     LATENCY_BIN_MS,
@@ -39,6 +43,110 @@ class Economics:
 
     item_value: float = 2.0
     downtime_cost_per_hour: float = 120.0
+
+
+#: What the pilot said the guard was worth: about $3M a quarter (DESIGN.md, "The problem").
+PILOT_CLAIM_PER_QUARTER: Final = 3_000_000.0
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fleet:
+    """A fleet and its shift pattern: what turns a cost per decision into money per quarter.
+
+    ``cycle_s`` is the robot time one decision point serves (the plan's execution and the wait for
+    the next decision) and ``items_per_cycle`` the items it picks: a robot standing still loses
+    ``items_per_cycle * 3600 / cycle_s`` items an hour. The defaults are the pilot's as the
+    warehouse simulator calibrates it (``simulate --profile pilot``: 6.3 s and 7.0 items per
+    decision); a fleet with other work passes its own.
+    """
+
+    robots: int = 10
+    shifts_per_day: float = 2.0
+    hours_per_shift: float = 8.0
+    days_per_week: float = 5.0
+    weeks_per_quarter: float = 13.0
+    cycle_s: float = 6.3
+    items_per_cycle: float = 7.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.robots, bool) or not isinstance(self.robots, int) or self.robots < 1:
+            raise ConfigError(f"robots must be an integer >= 1, got {self.robots!r}")
+        for name in ("shifts_per_day", "hours_per_shift", "days_per_week", "weeks_per_quarter"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.shifts_per_day * self.hours_per_shift > 24 or self.days_per_week > 7:
+            raise ConfigError(
+                f"a day has 24 hours and a week 7 days: {self.shifts_per_day:g} shifts of "
+                f"{self.hours_per_shift:g} h, {self.days_per_week:g} days a week"
+            )
+        if not math.isfinite(self.cycle_s) or self.cycle_s <= 0:
+            raise ConfigError(f"cycle_s must be a finite number > 0, got {self.cycle_s!r}")
+        if not math.isfinite(self.items_per_cycle) or self.items_per_cycle < 0:
+            raise ConfigError(f"items_per_cycle must be >= 0, got {self.items_per_cycle!r}")
+
+    @property
+    def robot_hours_per_quarter(self) -> float:
+        """Working hours of one robot in a quarter."""
+        return (
+            self.shifts_per_day * self.hours_per_shift * self.days_per_week * self.weeks_per_quarter
+        )
+
+
+def cost_per_decision(t: Tally, *, money: Economics, fleet: Fleet) -> float:
+    """What one decision of ``t`` cost on average: its downtime, priced at the hourly downtime cost
+    plus the items a standing robot does not pick, and the items its plans lost."""
+    if not t.cycles:
+        return 0.0
+    standing = money.downtime_cost_per_hour + fleet.items_per_cycle * 3600 / fleet.cycle_s * (
+        money.item_value
+    )
+    return (t.downtime_s / 3600 * standing + t.items_lost * money.item_value) / t.cycles
+
+
+def quarterly_uplift(
+    unguarded: Tally,
+    guarded: Tally,
+    *,
+    money: Economics,
+    fleet: Fleet,
+    claim_per_quarter: float = PILOT_CLAIM_PER_QUARTER,
+) -> dict[str, Any]:
+    """The guard's uplift per quarter, as the pilot put it: unguarded minus guarded cost per
+    decision (:func:`cost_per_decision`), times the decisions a robot takes in a working hour
+    (``3600 / fleet.cycle_s``), times the fleet's robot-hours a quarter. Also: the fleet size at
+    which the uplift reaches ``claim_per_quarter`` (the pilot's $3M) under this model (``None``
+    when the guard saves nothing here).
+
+    Works for any two tallies: the simulator's (pass ``cycle_s`` and ``items_per_cycle`` from its
+    oracle: robot-seconds and items per cycle) or a log's (:mod:`plansentry.report.decisions`).
+    """
+    cu = cost_per_decision(unguarded, money=money, fleet=fleet)
+    cg = cost_per_decision(guarded, money=money, fleet=fleet)
+    per_robot_hour = (cu - cg) * 3600 / fleet.cycle_s
+    per_robot_quarter = per_robot_hour * fleet.robot_hours_per_quarter
+    robots = math.ceil(claim_per_quarter / per_robot_quarter) if per_robot_quarter > 0 else None
+    return {
+        "fleet": {
+            "robots": fleet.robots,
+            "shifts_per_day": fleet.shifts_per_day,
+            "hours_per_shift": fleet.hours_per_shift,
+            "days_per_week": fleet.days_per_week,
+            "weeks_per_quarter": fleet.weeks_per_quarter,
+            "robot_hours_per_quarter": _r(fleet.robot_hours_per_quarter, 1),
+            "cycle_s": fleet.cycle_s,
+            "items_per_cycle": fleet.items_per_cycle,
+        },
+        "item_value": money.item_value,
+        "downtime_cost_per_hour": money.downtime_cost_per_hour,
+        "cost_per_decision_unguarded": _r(cu, 6),
+        "cost_per_decision_guarded": _r(cg, 6),
+        "uplift_per_robot_hour": _r(per_robot_hour, 2),
+        "uplift_per_quarter": _r(per_robot_quarter * fleet.robots, 0),
+        "claim_per_quarter": claim_per_quarter,
+        "robots_for_claim": robots,
+    }
 
 
 def controller_summary(t: Tally, *, robots: int, money: Economics) -> dict[str, Any]:

@@ -48,7 +48,12 @@ matplotlib.rcParams.update(
 )
 
 BUCKET_COLOURS: Final = {"A": "#f4b942", "B": "#d9534f", "C": "#5b9bd5"}
-CONTROLLER_COLOURS: Final = {"unguarded": "#9e9e9e", "guarded": "#2e7d32", "oracle": "#1565c0"}
+CONTROLLER_COLOURS: Final = {
+    "unguarded": "#9e9e9e",
+    "guarded": "#2e7d32",
+    "pilot_guard": "#f4b942",
+    "oracle": "#1565c0",
+}
 STATE_COLOURS: Final = {
     "NOMINAL": "#2e7d32",
     "DEGRADED": "#f4b942",
@@ -64,11 +69,13 @@ class ReportError(InputError):
 
 
 def kind_of(doc: Any) -> str:
-    """``simulate``, ``sweep`` or ``demo``, from the document's keys."""
+    """``simulate``, ``sweep``, ``demo`` or ``fmli``, from the document's keys."""
     if not isinstance(doc, dict):
         raise ReportError(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("kind") == "sweep" and isinstance(doc.get("grid"), list):
         return "sweep"
+    if doc.get("kind") == "fmli" and isinstance(doc.get("fmli"), list):
+        return "fmli"
     if "decisions" in doc and "guarded" in doc:
         return "demo"
     if "fmli" in doc and "guarded" in doc:
@@ -103,7 +110,7 @@ def _figure(chart_id: str, title: str, svg: str, caption: str) -> str:
 
 
 def impact_chart(doc: dict[str, Any]) -> str:
-    names = [n for n in ("unguarded", "guarded", "oracle") if n in doc]
+    names = [n for n in ("unguarded", "guarded", "pilot_guard", "oracle") if n in doc]
     metrics = [  # (title, field, scale)
         ("halts", "halts", 1.0),
         ("downtime (robot-hours)", "downtime_s", 1 / 3600),
@@ -245,8 +252,10 @@ def sweep_chart(grid: list[dict[str, Any]]) -> str:
         "sweep",
         "Guarded halt rate per grid point",
         _svg(fig),
-        "Each point with its 95 % Wilson interval; the sample size was chosen to reach the "
-        "requested interval width.",
+        "Each point with the 95 % Wilson interval of the guarded halt rate at that point's final "
+        "sample size. With --ci-rel, a point's sample was grown for the rarest rate its first "
+        "stage saw (an FMLI row's, or the unguarded halt rate), not for this halt rate: its "
+        "interval is as wide as that sample makes it.",
     )
 
 
@@ -354,8 +363,42 @@ def render(doc: Any) -> str:
         "simulate": _render_simulate,
         "demo": _render_demo,
         "sweep": _render_sweep,
+        "fmli": _render_fmli,
     }
     return renderers[kind](doc)
+
+
+def _render_fmli(doc: dict[str, Any]) -> str:
+    """``plansentry fmli --json``: the matrix of real decisions, the unguarded model in words,
+    what could not be costed, the money, and the guarded latency and states."""
+    read = "; ".join(
+        f"{s['path']} ({s['origin']}, {s['decisions']} decisions)" for s in doc["sections"]
+    )
+    parts = [
+        _cards(doc),
+        "<h2>Failure-Mode-Latency-Impact matrix</h2>{{LEGEND}}",
+        fmli_table(doc["fmli"]),
+    ]
+    said = [f"Unguarded ({k}): {v}." for k, v in doc.get("counterfactual", {}).items()]
+    said += [f"Not costed: {n} decisions: {why}." for why, n in doc.get("not_costed", {}).items()]
+    money = doc.get("money")
+    if money:
+        said.append(
+            f"The guard's uplift: {money['uplift_per_quarter']:,.0f} a quarter for "
+            f"{money['fleet']['robots']} robots; the claim of {money['claim_per_quarter']:,.0f} "
+            f"implies {money['robots_for_claim']} robots under this model."
+        )
+    said += [f"Note: {n}" for n in doc.get("notes", [])]
+    parts.append("".join(f'<p class="sub">{html.escape(t)}</p>' for t in said))
+    dist = doc.get("guarded_distributions")
+    if dist and dist["latency_histogram"]["bins"]:
+        budgets = [s["budget_ms"] for s in doc["sections"] if s.get("budget_ms")]
+        parts.append(
+            "<h2>Latency</h2>" + latency_chart(dist, float(budgets[0] if budgets else 150), 5.0)
+        )
+    if dist and dist["state_seconds"]:
+        parts.append("<h2>State machine</h2>" + states_chart(dist))
+    return _page("plansentry: FMLI of real decisions", f"plansentry fmli: {read}", parts)
 
 
 def _render_simulate(doc: dict[str, Any]) -> str:

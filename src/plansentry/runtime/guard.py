@@ -7,7 +7,9 @@ runtime calls, per decision point:
 2. :meth:`Guard.run_fallbacks` before it waits (the fallbacks are cheap and deterministic, so they are
    ready whatever the model does);
 3. :meth:`Guard.finish` with what arrived: the gate runs if the output came by the cut-off, the
-   decider chooses, the hooks see the record, and the decision is returned.
+   decider chooses, the hooks see the record, and the decision is returned;
+4. :meth:`Guard.late_answer`, if an answer comes after its decision was taken: the hooks that
+   record late answers (the audit log) see it, so a log knows the latency of a call it stopped.
 
 Thread-safety: ``finish`` and ``reset`` serialise on one lock, held only for the gate and the
 decider (microseconds), never across a model call.
@@ -79,6 +81,32 @@ class DecisionHook(Protocol):
     def on_decision(self, event: DecisionEvent[Any, Any]) -> None: ...
 
     def on_reset(self, seq: int, reason: str) -> None: ...
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class LateAnswer:
+    """An answer that came after its decision was taken: what a log needs to know the latency of
+    a call the guard stopped waiting for.
+
+    ``how``: ``"returned"``, an abandoned call came back on its own (``arrival.at_ns`` is when);
+    ``"rerun"``, the decision's prompt was run again to completion after the fact, one call at a
+    time, and ``arrival.at_ns`` is an estimate: the instant the call got the model (or, if it never
+    did, the instant it was stopped or would have been asked) plus ``generation_ns``, the measured
+    full generation. ``asked_ns``: when the model was (or would have been) asked.
+    """
+
+    request_id: str
+    arrival: Arrival
+    asked_ns: int | None = None
+    how: str = "returned"
+    generation_ns: int | None = None
+
+
+class LateAnswerHook(Protocol):
+    """A hook that also records late answers (the audit log); others need not implement it."""
+
+    def on_late_answer(self, event: LateAnswer) -> None: ...
 
 
 class Guard(Generic[PlanT, CtxT]):
@@ -197,6 +225,20 @@ class Guard(Generic[PlanT, CtxT]):
                     self.hook_errors += 1
                     log.exception("decision hook %r failed on decision %d", hook, decision.seq)
             return decision
+
+    def late_answer(self, event: LateAnswer) -> None:
+        """Tell the hooks that have ``on_late_answer`` about an answer that came after its decision
+        (:class:`LateAnswer`). It changes nothing in the guard: the decision was taken."""
+        with self._lock:
+            for hook in self.hooks:
+                record = getattr(hook, "on_late_answer", None)
+                if record is None:
+                    continue
+                try:
+                    record(event)
+                except Exception:
+                    self.hook_errors += 1
+                    log.exception("hook %r failed on a late answer", hook)
 
     def reset(self, reason: str) -> None:
         """Forget the model's history (state NOMINAL, breaker closed); recorded in the hooks."""

@@ -13,7 +13,11 @@ The guard knows no domain. A *kit* makes it guard one kind of plan:
 - ``rules``: every rule name the domain can report, as constants it exports (never parsed from a
   message);
 - ``name``, ``rules_version`` and ``params``: the identity written in the audit log's header. From
-  it :func:`load_kit` rebuilds the same kit under the same rules, or says why it cannot.
+  it :func:`load_kit` rebuilds the same kit under the same rules, or says why it cannot;
+- ``counterfactual`` (optional): the domain's model of an unguarded controller, which says what it
+  would have done with one decision's model output (:class:`CounterfactualModel`). ``plansentry
+  fmli`` and the demo cost the unguarded side with it; a kit without one gets the matrix without
+  the unguarded columns.
 
 Kits are found by name through the ``plansentry.domains`` entry-point group. An entry point names a
 :class:`DomainPlugin`, which is cheap to import: it builds the kit on demand and may add the domain's
@@ -35,12 +39,14 @@ from typing import Any, Final, Generic, Protocol, TypeVar, final
 
 from plansentry.core.decision import SafeMove
 from plansentry.core.errors import KitError
+from plansentry.core.failures import FailureMode
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Fallback, Guard, VersionedDomain
 from plansentry.runtime.planner import PromptBuilder
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
+_CtxContra = TypeVar("_CtxContra", contravariant=True)
 
 #: The entry-point group kits are registered under.
 ENTRY_POINT_GROUP: Final = "plansentry.domains"
@@ -77,6 +83,53 @@ HOLD: Final = SafeAction("hold", "stop where you stand and hold")
 
 
 @final
+@dataclass(frozen=True, slots=True)
+class Counterfactual:
+    """What an unguarded controller would have done with one decision's model output.
+
+    ``downtime_s``: robot-seconds standing still, ``wait_s`` (waiting for the model past the
+    decision point) included; ``unsafe``: it executed an unsafe plan; ``items_lost``: units of work
+    a plan it executed leaves undone; ``reason``: its rule that applied, in words; ``gave_up``: it
+    stopped waiting for the answer (its own client timeout), so the answer's text played no part.
+    """
+
+    halted: bool
+    downtime_s: float
+    unsafe: bool
+    items_lost: int
+    reason: str
+    wait_s: float = 0.0
+    gave_up: bool = False
+
+
+class CounterfactualModel(Protocol[_CtxContra]):
+    """A domain's unguarded controller: what it does with an output, without the guard.
+
+    ``summary`` states its rules in a few sentences (every matrix that uses it prints them).
+    Called with the decision's context, the model's raw ``text`` (``None``: no output, the call
+    failed), how the gate judged that text as if it had come in time (``mode``, never ``timeout``,
+    the ``rules`` broken, ``repaired``), ``latency_s``, from asking to the answer (``None``: it
+    never came), and ``ahead_s``, how long before the decision point the model was asked. A caller
+    that does not know when the answer came (nobody measured it) does not call it.
+    """
+
+    @property
+    def summary(self) -> str: ...
+
+    def __call__(
+        self,
+        ctx: _CtxContra,
+        *,
+        text: bytes | None,
+        mode: FailureMode | None,
+        rules: frozenset[str],
+        repaired: bool,
+        latency_s: float | None,
+        ahead_s: float,
+    ) -> Counterfactual: ...
+
+
+@final
 @dataclass(frozen=True, kw_only=True)
 class DomainKit(Generic[PlanT, CtxT]):
     """Everything the guard needs from one domain; see the module docstring for each part.
@@ -96,6 +149,7 @@ class DomainKit(Generic[PlanT, CtxT]):
     rules: frozenset[str] = frozenset()
     example_context: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+    counterfactual: CounterfactualModel[CtxT] | None = None
 
     def config(self, **overrides: Any) -> GuardConfig:
         """A guard configuration with this kit's fallbacks' declared worst-case times reserved."""

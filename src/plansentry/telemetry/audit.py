@@ -8,8 +8,10 @@ decision, milliseconds on most disks). A crash can at most leave the last line i
 
 Format (``plansentry-audit/2``): a ``header`` line at each start (the domain kit's identity:
 name, rules version and parameters; the guard's configuration), then ``decision`` lines (the inputs
-replay needs, and the decision) and ``reset`` lines. Plans and contexts are written by the kit's
-codec, so the log serves any domain.
+replay needs, and the decision), ``reset`` lines, and ``late_answer`` lines: an answer that came
+after its decision was taken, written when it is known, after that decision's line
+(:class:`~plansentry.runtime.guard.LateAnswer`; replay does not re-decide them). Plans and contexts
+are written by the kit's codec, so the log serves any domain.
 
 A log reopened after a crash that tore its last line starts its next record on a new line: the torn
 fragment stays a line of its own, which every reader reports and skips.
@@ -26,9 +28,9 @@ from typing import Any, Final, final
 import msgspec
 
 from plansentry.runtime.config import GuardConfig
-from plansentry.runtime.guard import DecisionEvent
+from plansentry.runtime.guard import DecisionEvent, LateAnswer
 from plansentry.runtime.kit import DomainKit
-from plansentry.telemetry.records import arrival_json, decision_json
+from plansentry.telemetry.records import arrival_json, decision_json, late_answer_json
 
 FORMAT: Final = "plansentry-audit/2"
 _ENCODER: Final = msgspec.json.Encoder()
@@ -95,6 +97,9 @@ class AuditLog:
 
     def on_reset(self, seq: int, reason: str) -> None:
         self._write({"type": "reset", "seq": seq, "reason": reason})
+
+    def on_late_answer(self, event: LateAnswer) -> None:
+        self._write(late_answer_json(event, self._max_text))
 
     def close(self) -> None:
         with self._lock:

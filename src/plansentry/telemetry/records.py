@@ -10,6 +10,7 @@ from typing import Any
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.core.failures import BucketMap
+from plansentry.runtime.guard import LateAnswer
 from plansentry.runtime.kit import DomainKit
 
 
@@ -62,6 +63,20 @@ def arrival_json(a: Arrival, max_text_bytes: int) -> dict[str, Any]:
         out["asked_version"] = a.asked_version
     if a.retry_after_ns is not None:
         out["retry_after_ns"] = a.retry_after_ns
+    return out
+
+
+def late_answer_json(event: LateAnswer, max_text_bytes: int) -> dict[str, Any]:
+    """A late answer as an audit-log record (``type: late_answer``), its text capped likewise."""
+    out: dict[str, Any] = {
+        "type": "late_answer",
+        "request_id": event.request_id,
+        "how": event.how,
+        "asked_ns": event.asked_ns,
+        "arrival": arrival_json(event.arrival, max_text_bytes),
+    }
+    if event.generation_ns is not None:
+        out["generation_ns"] = event.generation_ns
     return out
 
 

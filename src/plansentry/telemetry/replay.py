@@ -6,7 +6,9 @@ that is not installed, or no longer has those rules, stops the replay with a
 :class:`~plansentry.core.errors.ReplayError` that says so. Each ``decision`` is
 re-run with its logged inputs (context, arrival, instants) through :meth:`Guard.finish`, so the gate,
 the fallbacks, the breaker and the state machine all run again. Timing measurements (the gate's own
-run time) differ by machine and are not compared; everything else must match exactly.
+run time) differ by machine and are not compared; everything else must match exactly. A
+``late_answer`` record is not re-decided (its decision was taken without it); replay checks that it
+names a decision logged before it under the same header, and counts those that do not.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ class ReplayResult:
     differences: list[Difference] = field(default_factory=list)
     torn_tail: bool = False
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    late_answers: int = 0
+    unmatched_late_answers: list[str] = field(default_factory=list)  # their request ids
 
     @property
     def ok(self) -> bool:
-        return not self.differences and not self.bad_lines
+        return not self.differences and not self.bad_lines and not self.unmatched_late_answers
 
 
 def kit_identity(header: dict[str, Any]) -> dict[str, Any]:
@@ -80,10 +84,17 @@ def replay(path: str | Path) -> ReplayResult:
     result = ReplayResult(torn_tail=contents.torn_tail, bad_lines=contents.bad_lines)
     guard: Guard[Any, Any] | None = None
     kit: DomainKit[Any, Any] | None = None
+    requests: set[str] = set()  # request ids decided under the current header
     for rec in contents.records:
         kind = rec["type"]
         if kind == "header":
             guard, kit = guard_for(rec)
+            requests = set()
+            continue
+        if kind == "late_answer":
+            result.late_answers += 1
+            if str(rec.get("request_id")) not in requests:
+                result.unmatched_late_answers.append(str(rec.get("request_id")))
             continue
         if guard is None or kit is None:
             raise ReplayError(f"{path}: a {kind} record comes before any header")
@@ -94,6 +105,7 @@ def replay(path: str | Path) -> ReplayResult:
             continue
         result.decisions += 1
         logged = rec["decision"]
+        requests.add(str(logged["request_id"]))
         ctx = kit.codec.context_from_json(rec["context"])
         decided_ns = int(logged["decided_ns"])
         again = guard.finish(

@@ -3,26 +3,44 @@
 Each robot is a thread. While it executes its current order it asks the model for the next one (plan
 ahead); when it finishes, that is the decision point, and the guard decides within the budget: the
 model's plan if it arrived and passed the gate, else the classical planner's, else the safe move (the
-robot holds and the order is requeued). One model serves the whole fleet, one generation at a time,
-so a robot whose request waits behind another's may get the classical plan: that is the point.
+robot holds and the order is requeued). One model serves the whole fleet, one generation at a time
+(:class:`SerialModel`), so a robot whose request waits behind another's may miss its decision point:
+that is the pilot's latency failure, and the point of the guard.
 
 Warehouse time runs ``time_scale`` times faster than the wall clock (travel at the plan's speed along
 the driven route, ``handling_s`` per item), so an order of a few minutes takes seconds to watch.
 Decisions themselves run at real speed, against the real deadline.
+
+The unguarded counterfactual costs every wait. The guard stops a model call at its decision's
+cut-off, and the breaker skips the model while it is open, so the fleet's run never sees those
+answers. After the run, :func:`measure_unseen` runs each such prompt again to completion, one at a
+time (the fleet is done, so nothing else holds the model and the guarded run was not disturbed),
+and records the answer as a ``late_answer`` (``how: rerun``): its text, and when it would have come,
+estimated as the instant the call got the model (recorded by :class:`SerialModel`) plus the measured
+full generation. A call stopped while still queued for the model, and a call the breaker skipped,
+are dated from when they were stopped or would have been asked: a lower bound, since the queue
+ahead of them would still have run. The unguarded controller
+(:class:`~plansentry.domains.warehouse.kit.PilotController`, the simulator's model) then judges
+every decision's answer, and the FMLI matrix is computed from the same records the audit log
+holds (:mod:`plansentry.report.decisions`), so ``plansentry fmli`` of the demo's log agrees with
+the demo's table.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import inspect
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import Any, Final, final
+
+import msgspec
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision, SafeMove
-from plansentry.core.failures import FailureMode
 from plansentry.domains.warehouse.cycle import HANDLING_S
 from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext
@@ -30,21 +48,32 @@ from plansentry.domains.warehouse.rules import WarehouseDomain
 from plansentry.domains.warehouse.safety import route_cells, unsafe_reasons
 from plansentry.domains.warehouse.schema import Plan
 from plansentry.domains.warehouse.sim.orders import random_orders
-from plansentry.domains.warehouse.sim.unguarded import UnguardedOutcome, order_items, react
-from plansentry.report.stats import detect_ms, percentile, rounded
-from plansentry.runtime.planner import Planner
+from plansentry.domains.warehouse.sim.unguarded import order_items
+from plansentry.report.decisions import DecisionRow, Section, fmli_document, tally_sections
+from plansentry.report.stats import percentile, rounded
+from plansentry.runtime.config import GuardConfig
+from plansentry.runtime.guard import DecisionEvent, Guard, LateAnswer
+from plansentry.runtime.kit import DomainKit
+from plansentry.runtime.planner import Planner, PlannerStopped, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
+from plansentry.telemetry.records import arrival_json, decision_json, late_answer_json
+
+_JSON: Final = msgspec.json.Encoder()
 
 
 @final
 @dataclass(frozen=True, slots=True)
 class DemoConfig:
+    """The demo's fleet. ``time_scale``: warehouse seconds per wall-clock second; ``handling_s``:
+    warehouse seconds per item at the bin, and what a safe move holds the robot before it asks
+    again; ``startup_s``: warehouse seconds from the dock to the first decision point."""
+
     orders: int = 20
     robots: int = 2
     seed: int = 0
-    time_scale: float = 10.0
+    time_scale: float = 20.0
     handling_s: float = HANDLING_S  # per item: the same figure the cycle-time rule assumes
-    startup_s: float = 120.0  # warehouse seconds from the dock to the first decision point
+    startup_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.orders < 1 or self.robots < 1:
@@ -54,20 +83,60 @@ class DemoConfig:
 
 
 @final
+class SerialModel:
+    """A synchronous planner behind one lock, recording when each call got the model.
+
+    One generation at a time, as one llama.cpp context allows; a call waiting for the lock gives up
+    as soon as its stop token is set (:class:`PlannerStopped`). ``started`` maps ``id(ctx)`` to the
+    monotonic instant (ns) the call for that context began generating.
+    """
+
+    def __init__(self, planner: Planner[PickContext], clock: Callable[[], int]) -> None:
+        self.planner = planner
+        self.clock = clock
+        self.started: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, ctx: PickContext, stop: StopToken) -> bytes | str:
+        while not self._lock.acquire(timeout=0.005):
+            if stop.stopped:
+                raise PlannerStopped("stopped while waiting for the model")
+        try:
+            self.started[id(ctx)] = self.clock()
+            out = self.planner(ctx, stop)
+            assert not inspect.isawaitable(out)
+            return out
+        finally:
+            self._lock.release()
+
+
+def is_async(planner: object) -> bool:
+    """Whether ``planner`` is an ``async def`` planner (the runtime runs it on its loop)."""
+    return inspect.iscoroutinefunction(planner) or inspect.iscoroutinefunction(
+        type(planner).__call__
+    )
+
+
+@final
 @dataclass
 class DemoRecord:
-    """One decision of the demo, with what the unguarded controller would have done instead."""
+    """One decision of the demo: its inputs as the audit log has them, and what followed."""
 
     robot: str
     order: Order
+    ctx: PickContext
     decision: Decision[Plan]
-    verdict_rules: frozenset[str]
-    unguarded: UnguardedOutcome | None
-    unsafe: tuple[
-        str, ...
-    ] = ()  # what the independent safety checker found wrong with the executed plan
+    arrival: Arrival
+    asked_ns: int  # when the model was asked (or, if the breaker skipped it, would have been)
+    unsafe: tuple[str, ...] = ()  # what the independent safety checker found in the executed plan
     hold_s: float = 0.0  # warehouse seconds spent holding (safe move) before the next decision
     exec_s: float = 0.0
+    late: LateAnswer | None = None
+
+    @property
+    def unseen(self) -> bool:
+        """The fleet never saw this decision's answer: stopped at its cut-off, or never asked."""
+        return self.arrival.kind in (ArrivalKind.TIMEOUT, ArrivalKind.NOT_ASKED)
 
 
 @final
@@ -80,6 +149,42 @@ class DemoRun:
     unserved: list[str] = field(default_factory=list)
     unserved_items: int = 0
     wall_s: float = 0.0
+    rerun_s: float = 0.0  # wall seconds spent measuring unseen answers after the run
+
+
+#: ``--time-scale auto``: a robot's median order takes this many times the fleet's generation
+#: time (each robot's own, one after another on the one model) to execute, in wall-clock time.
+AUTO_SLACK: Final = 2.0
+
+
+def demo_orders(wh: Warehouse, config: DemoConfig) -> list[Order]:
+    """The orders of a run: ``config.orders`` from the seeded stream."""
+    source = random_orders(wh, random.Random(config.seed))
+    return [next(source) for _ in range(config.orders)]
+
+
+def auto_time_scale(
+    domain: WarehouseDomain, config: DemoConfig, generation_s: float
+) -> tuple[float, float]:
+    """The time scale at which the run's median order (its classical plan, from its robot's first
+    station) executes in ``AUTO_SLACK * robots * generation_s`` of wall-clock time, clamped to
+    1-1000; and that median (warehouse seconds). The fleet then asks the one model for plans about
+    half as fast as it can make them, so most answers come in time and some, behind another
+    robot's, do not: the pilot's latency failure, on any machine."""
+    from plansentry.domains.warehouse.classical import ClassicalPlanner
+
+    wh = domain.wh
+    classical = ClassicalPlanner(domain.router)
+    start = wh.pack_stations[sorted(wh.pack_stations)[0]]
+    times = []
+    for order in demo_orders(wh, config):
+        ctx = domain.context(order, "R1", start)
+        plan = classical.plan(ctx).plan
+        if plan is not None:
+            times.append(execution_s(plan, ctx, domain, config.handling_s))
+    median = percentile(times, 0.5) or config.startup_s
+    scale = median / (AUTO_SLACK * config.robots * max(generation_s, 1e-3))
+    return min(1000.0, max(1.0, scale)), median
 
 
 def execution_s(plan: Plan, ctx: PickContext, domain: WarehouseDomain, handling_s: float) -> float:
@@ -99,14 +204,15 @@ def run_demo(
 ) -> DemoRun:
     """Run the fleet until every order is completed (or the fleet stops making progress)."""
     wh: Warehouse = domain.wh
-    rng = random.Random(config.seed)
-    source = random_orders(wh, rng)
-    queue: collections.deque[Order] = collections.deque(next(source) for _ in range(config.orders))
+    queue: collections.deque[Order] = collections.deque(demo_orders(wh, config))
     lock = threading.Lock()
     run = DemoRun(config)
     stations = sorted(wh.pack_stations)
     budget_ns = runtime.guard.config.budget_ns
     holds_in_a_row = collections.Counter[str]()
+    clock = runtime.clock
+    arrivals = _Arrivals()
+    runtime.guard.hooks.append(arrivals)  # what the guard was handed, as the audit log has it
 
     def take() -> Order | None:
         with lock:
@@ -119,11 +225,13 @@ def run_demo(
         wait_s = config.startup_s
         while order is not None:
             ctx = domain.context(order, name, start)
+            asked = clock.now_ns()
             ticket = runtime.ask(ctx, planner)
             time.sleep(wait_s / config.time_scale)  # executing the current order meanwhile
-            deadline = time.monotonic_ns() + budget_ns
+            deadline = clock.now_ns() + budget_ns
             d = runtime.decide(ticket, deadline_ns=deadline)
-            rec = _record(name, order, d, ticket.arrival)
+            arrival = arrivals.seen.pop(d.request_id)
+            rec = DemoRecord(name, order, ctx, d, arrival, ticket.asked_ns or asked)
             rec.unsafe = tuple(unsafe_reasons(d.plan, ctx, wh, domain.router))
             with lock:
                 run.records.append(rec)
@@ -155,117 +263,160 @@ def run_demo(
     for t in threads:
         t.join()
     run.wall_s = time.monotonic() - t0
+    runtime.guard.hooks.remove(arrivals)
     return run
 
 
-def _record(name: str, order: Order, d: Decision[Plan], arrival: Arrival | None) -> DemoRecord:
-    rules = frozenset(v.rule for v in d.violations)
-    if not d.consulted:
-        return DemoRecord(name, order, d, rules, None)
-    text = arrival.text if arrival is not None and arrival.kind is ArrivalKind.OUTPUT else b""
-    # A timed-out call was stopped, so its would-be wait is unknown (wait_s=None: not costed).
-    outcome = react(d.failure_mode, rules, text, order, repaired=bool(d.repairs))
-    return DemoRecord(name, order, d, rules, outcome)
+@final
+class _Arrivals:
+    """A decision hook that keeps each decision's arrival, as the guard was handed it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Arrival] = {}
+
+    def on_decision(self, event: DecisionEvent[Any, Any]) -> None:
+        self.seen[event.decision.request_id] = event.arrival
+
+    def on_reset(self, seq: int, reason: str) -> None:
+        pass
 
 
-def summarize(run: DemoRun, buckets: Any, budget_ns: int) -> dict[str, Any]:
-    """The run as the JSON document of ``plansentry demo --json`` (shape of ``simulate --json``)."""
+def measure_unseen(
+    run: DemoRun,
+    guard: Guard[Plan, PickContext],
+    planner: Planner[PickContext],
+    *,
+    clock: Callable[[], int],
+    started: dict[int, int] | None = None,
+    on_measured: Callable[[DemoRecord], None] = lambda _r: None,
+) -> None:
+    """Run every prompt whose answer the fleet never saw again, to completion, one at a time, and
+    record each answer as a late answer (``how: rerun``; see the module docstring for its instant).
+
+    Call it after the fleet's run: the model is then free, so the guarded run was not disturbed
+    and each generation is timed alone. ``started`` is :attr:`SerialModel.started`.
+    """
+    t0 = time.monotonic()
+    for rec in run.records:
+        if not rec.unseen:
+            continue
+        d = rec.decision
+        t_start = clock()
+        try:
+            out: Any = planner(rec.ctx, StopToken())
+            if inspect.isawaitable(out):
+                out = asyncio.run(_awaited(out))
+            raw = out.encode("utf-8", "surrogatepass") if isinstance(out, str) else bytes(out)
+            error = ""
+        except Exception as exc:  # a failed call is the unguarded controller's failure too
+            raw, error = b"", f"planner raised {type(exc).__name__}: {exc}"[:500]
+        generation = clock() - t_start
+        began = (started or {}).get(id(rec.ctx))
+        if began is None:  # never got the model: from when it was stopped, or would have been asked
+            began = d.decided_ns if rec.arrival.kind is ArrivalKind.TIMEOUT else rec.asked_ns
+        at = began + generation
+        version = guard.domain.version(rec.ctx)
+        arrival = (
+            Arrival(ArrivalKind.TRANSPORT, at_ns=at, detail=error, asked_version=version)
+            if error
+            else Arrival.output(raw, at, version)
+        )
+        rec.late = LateAnswer(
+            d.request_id, arrival, asked_ns=rec.asked_ns, how="rerun", generation_ns=generation
+        )
+        guard.late_answer(rec.late)
+        on_measured(rec)
+    run.rerun_s = time.monotonic() - t0
+
+
+async def _awaited(out: Any) -> Any:
+    return await out
+
+
+def decision_rows(
+    run: DemoRun, kit: DomainKit[Plan, PickContext], config: GuardConfig
+) -> list[dict[str, Any]]:
+    """Each decision as the audit log writes it (decision, context, arrival, late answer), plus
+    the robot and order; through JSON and back, as a reader of the log gets it."""
+    cap = config.gate.max_bytes
+    out = []
+    for rec in run.records:
+        row: dict[str, Any] = {
+            "robot": rec.robot,
+            "order_id": rec.order.order_id,
+            **decision_json(rec.decision, config.buckets, kit),
+            "context": kit.codec.context_to_json(rec.ctx),
+            "arrival": arrival_json(rec.arrival, cap),
+        }
+        if rec.late is not None:
+            row["late_answer"] = late_answer_json(rec.late, cap)
+        out.append(msgspec.json.decode(_JSON.encode(row)))
+    return out
+
+
+def meta(config: DemoConfig) -> dict[str, Any]:
+    """What the demo writes in its audit log's header: what a safe move holds the robot."""
+    return {"demo": {"time_scale": config.time_scale}, "safe_action_s": config.handling_s}
+
+
+def summarize(
+    run: DemoRun, kit: DomainKit[Plan, PickContext], config: GuardConfig
+) -> dict[str, Any]:
+    """The run as the JSON document of ``plansentry demo --json``: the ``fmli`` document of its
+    decisions (:func:`~plansentry.report.decisions.fmli_document`), and the run's own figures."""
+    rows = decision_rows(run, kit, config)
+    section = Section(
+        "demo",
+        "demo",
+        rows=[DecisionRow(r, r["context"], r["arrival"], r.get("late_answer")) for r in rows],
+        kit=kit.identity(),
+        config=config.to_json(),
+        meta=meta(run.config),
+    )
+    doc = fmli_document(tally_sections([section]))
+    doc["kind"] = "demo"
     recs = run.records
     consulted = [r for r in recs if r.decision.consulted]
-    decisions = len(recs)
-    on_time = sum(r.decision.on_time for r in recs)
-    sources = collections.Counter(r.decision.source for r in recs)
-    late = [r for r in recs if not r.decision.on_time]
-    ung = [r.unguarded for r in consulted if r.unguarded is not None]
-    unguarded = {
-        "cycles": len(ung),
-        "halts": sum(u.halted for u in ung),
-        "halt_rate": round(sum(u.halted for u in ung) / len(ung), 4) if ung else 0.0,
-        "downtime_s": round(sum(u.downtime_s for u in ung), 1),
-        "unsafe_executed": sum(u.unsafe_executed for u in ung),
-        "items_lost": sum(u.items_lost for u in ung),
-        "timeouts_not_costed": sum(
-            1 for r in consulted if r.decision.failure_mode is FailureMode.TIMEOUT
-        ),
-    }
-    guarded = {
-        "cycles": decisions,
-        # A halt is a decision point without a decision by its deadline; downtime is that lateness
-        # plus time spent holding on the safe move.
-        "halts": len(late),
-        "halt_rate": round(len(late) / decisions, 4) if decisions else 0.0,
-        "downtime_s": round(
-            sum(r.hold_s for r in recs)
-            + sum((r.decision.decided_ns - r.decision.deadline_ns) / 1e9 for r in late),
-            3,
-        ),
-        "unsafe_executed": sum(1 for r in recs if r.unsafe),
-        "lost_orders": len(run.unserved),
-        "items_lost": run.unserved_items,
-        "orders_completed": len(run.completed),
-        "orders_requeued": len(run.requeued),
-        "decisions_on_time": on_time,
-        "sources": dict(sorted(sources.items())),
-        "model_plans_used": sources.get("llm", 0) + sources.get("repaired", 0),
-    }
-    fmli = []
-    by_mode: dict[FailureMode, list[DemoRecord]] = collections.defaultdict(list)
-    for r in consulted:
-        if r.decision.failure_mode is not None and not r.decision.shadow:
-            by_mode[r.decision.failure_mode].append(r)
-    for mode in FailureMode:
-        rows = by_mode.get(mode, [])
-        if not rows:
-            continue
-        detect = [
-            detect_ms(
-                r.decision.decided_ns,
-                r.decision.deadline_ns - budget_ns,
-                r.decision.arrival_ns,
-                timed_out=mode is FailureMode.TIMEOUT,
-            )
-            for r in rows
-        ]
-        mitig = collections.Counter(r.decision.source for r in rows)
-        fmli.append(
-            {
-                "failure_mode": mode.value,
-                "count": len(rows),
-                "rate": round(len(rows) / len(consulted), 4),
-                "detect_ms_p50": rounded(percentile(detect, 0.5), 3),
-                "detect_ms_p99": rounded(percentile(detect, 0.99), 3),
-                "mitigation": dict(sorted(mitig.items())),
-                "bucket": buckets[mode].value,
-                "halts_unguarded": sum(1 for r in rows if r.unguarded and r.unguarded.halted),
-                "downtime_s_unguarded": round(
-                    sum(r.unguarded.downtime_s for r in rows if r.unguarded), 1
-                ),
-                "unsafe_unguarded": sum(
-                    1 for r in rows if r.unguarded and r.unguarded.unsafe_executed
-                ),
-                "downtime_s_guarded": round(sum(r.hold_s for r in rows), 1),
-            }
-        )
     latencies = [
         r.decision.latency_ns / 1e6 for r in consulted if r.decision.latency_ns is not None
     ]
-    return {
-        "config": {
-            "orders": run.config.orders,
-            "robots": run.config.robots,
-            "seed": run.config.seed,
-            "time_scale": run.config.time_scale,
-            "budget_ms": budget_ns / 1e6,
-        },
-        "wall_s": round(run.wall_s, 1),
-        "guarded": guarded,
-        "unguarded": unguarded,
-        "model": {
-            "consulted": len(consulted),
-            "answered": len(latencies),
-            "latency_ms_p50": rounded(percentile(latencies, 0.5), 1),
-            "latency_ms_max": rounded(max(latencies, default=None), 1),
-            "passed_gate": sum(1 for r in consulted if r.decision.failure_mode is None),
-        },
-        "fmli": fmli,
+    full = [
+        (r.late.arrival.at_ns - r.late.asked_ns) / 1e6
+        for r in recs
+        if r.late is not None and r.late.asked_ns is not None and r.late.arrival.at_ns is not None
+    ]
+    doc["guarded"].update(
+        {
+            "lost_orders": len(run.unserved),
+            "orders_completed": len(run.completed),
+            "orders_requeued": len(run.requeued),
+            "unserved_items": run.unserved_items,
+            "unsafe_by_safety_checker": sum(1 for r in recs if r.unsafe),
+            "decisions_on_time": sum(r.decision.on_time for r in recs),
+            "model_plans_used": sum(r.decision.accepted for r in recs),
+        }
+    )
+    doc["config"] = {
+        "orders": run.config.orders,
+        "robots": run.config.robots,
+        "seed": run.config.seed,
+        "time_scale": run.config.time_scale,
+        "budget_ms": config.budget_ms,
     }
+    doc["wall_s"] = round(run.wall_s, 1)
+    doc["rerun_s"] = round(run.rerun_s, 1)
+    doc["model"] = {
+        "consulted": len(consulted),
+        "answered_in_run": len(latencies),
+        "latency_ms_p50": rounded(percentile(latencies, 0.5), 1),
+        "latency_ms_max": rounded(max(latencies, default=None), 1),
+        "passed_gate": sum(1 for r in consulted if r.decision.failure_mode is None),
+        "unseen_measured": len(full),
+        "unseen_latency_ms_p50": rounded(percentile(full, 0.5), 1),
+        "unseen_latency_ms_max": rounded(max(full, default=None), 1),
+    }
+    doc["kit"] = kit.identity()
+    doc["guard_config"] = config.to_json()
+    doc["meta"] = meta(run.config)
+    doc["decisions"] = rows
+    return doc

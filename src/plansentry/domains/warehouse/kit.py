@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from plansentry.core.errors import ConfigError, InputError
+from plansentry.core.failures import FailureMode
 from plansentry.domains.warehouse.classical import DECLARED_WCET_MS, ClassicalPlanner
 from plansentry.domains.warehouse.classical import NAME as CLASSICAL
 from plansentry.domains.warehouse.cycle import DEFAULT_CYCLE_TIME
@@ -37,7 +38,7 @@ from plansentry.domains.warehouse.rules import RULES, WarehouseDomain
 from plansentry.domains.warehouse.schema import Plan, plan_to_builtins
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Guard
-from plansentry.runtime.kit import HOLD, DomainKit
+from plansentry.runtime.kit import HOLD, Counterfactual, DomainKit
 
 
 class WarehouseCodec:
@@ -95,6 +96,50 @@ class WarehouseCodec:
             raise InputError(f"plan: {exc}") from None
 
 
+class PilotController:
+    """The kit's counterfactual: the pilot's unguarded controller, the simulator's own model
+    (:mod:`.sim.unguarded`, imported when first called: the simulator imports this module)."""
+
+    summary = (
+        "the pilot's controller without the guard (the simulator's model, sim/unguarded.py): it "
+        "waits for the model however long it takes, and no answer 30 s after asking is a client "
+        "timeout and a 12 s restart; text json.loads refuses (truncated, in prose or a fence, "
+        "empty), a missing field or a wrong type, or a failed call halts the robot for a 12 s "
+        "restart; a pick from a bin the map lacks halts it at the bin (a restart); any other plan "
+        "it can read is executed, unsafe or not, and the items it leaves out are lost"
+    )
+
+    def __init__(self, bins: Mapping[str, Any]) -> None:
+        self.bins = bins  # the map's bins: a pick from any other halts the robot at the bin
+
+    def __call__(
+        self,
+        ctx: PickContext,
+        *,
+        text: bytes | None,
+        mode: FailureMode | None,
+        rules: frozenset[str],
+        repaired: bool,
+        latency_s: float | None,
+        ahead_s: float,
+    ) -> Counterfactual:
+        from plansentry.domains.warehouse.sim import unguarded as pilot
+
+        if latency_s is None or latency_s >= pilot.CLIENT_TIMEOUT_S:
+            wait = max(0.0, pilot.CLIENT_TIMEOUT_S - ahead_s)
+            return Counterfactual(
+                True, wait + pilot.RESTART_S, False, 0, "client timeout", wait, gave_up=True
+            )
+        wait = max(0.0, latency_s - ahead_s)  # the robot stands at its decision point meanwhile
+        if text is None:
+            o = pilot.unguarded_outcome(FailureMode.TRANSPORT, rules)
+        else:
+            o = pilot.react(mode, rules, text, ctx.order, repaired=repaired, bins=self.bins)
+        return Counterfactual(
+            o.halted, wait + o.downtime_s, o.unsafe_executed, o.items_lost, o.reason, wait
+        )
+
+
 def warehouse_kit(
     wh: Warehouse | None = None,
     *,
@@ -145,6 +190,7 @@ def warehouse_kit(
         rules=RULES,
         example_context=example,
         params={"map": map_path, "map_version": wh.version},
+        counterfactual=PilotController(wh.bins),
     )
 
 

@@ -1,4 +1,5 @@
-"""The warehouse's own ``plansentry`` commands: ``demo``, ``simulate``, ``sweep``, ``example-order``.
+"""The warehouse's own ``plansentry`` commands: ``demo``, ``simulate``, ``sweep``, ``fit``,
+``example-order``.
 
 Each command module is imported only when its command runs; this one only builds the parsers.
 """
@@ -25,6 +26,12 @@ def _sweep(args: argparse.Namespace, out: IO[str]) -> int:
     from plansentry.domains.warehouse.commands import sweep
 
     return sweep.run(args, out)
+
+
+def _fit(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.domains.warehouse.commands import fit
+
+    return fit.run(args, out)
 
 
 def _example_order(args: argparse.Namespace, out: IO[str]) -> int:
@@ -85,9 +92,9 @@ def add_commands(subparsers: Any) -> None:
     m.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
     m.add_argument(
         "--time-scale",
-        type=float,
-        default=20.0,
-        help="warehouse seconds per wall-clock second (default 20)",
+        default="auto",
+        help="warehouse seconds per wall-clock second, or auto (default): set from a warm-up "
+        "generation so that a robot's order takes about twice the fleet's generation time",
     )
     m.add_argument("--audit-log", metavar="PATH", help="append the audit log here")
     m.add_argument(
@@ -111,6 +118,14 @@ def add_commands(subparsers: Any) -> None:
     )
     sweep.add_arguments(w)
     w.set_defaults(func=_sweep)
+
+    from plansentry.domains.warehouse.commands import fit
+
+    t = subparsers.add_parser(
+        "fit", help="a simulator profile fitted from audit logs or demo --json (needs scipy)"
+    )
+    fit.add_arguments(t)
+    t.set_defaults(func=_fit)
 
     e = subparsers.add_parser(
         "example-order", help="print the default order that check uses for the warehouse"
