@@ -140,10 +140,25 @@ def test_header_written_after_a_torn_tail_is_not_glued_to_the_fragment(
     at = lines.index(fragment)
     assert json.loads(lines[at + 1])["type"] == "header"
     contents = read_log(path)
-    assert [number for number, _ in contents.bad_lines] == [at + 1]
+    assert contents.torn_lines == [at + 1] and contents.bad_lines == []
     assert not contents.torn_tail
     result = replay(path)
     assert result.decisions == 19 + 1 and result.differences == []
+    assert result.ok, "a crash the log recovered from is reported, not a failed replay"
+
+
+def test_an_unreadable_line_not_followed_by_a_reopening_is_a_bad_line(
+    tmp_path, kit, ctx, good_bytes
+) -> None:
+    """Only a fragment directly before a header is a crash's: garbage anywhere else fails replay."""
+    path = tmp_path / "audit.jsonl"
+    write_session(path, kit, ctx, good_bytes, 5)
+    lines = path.read_bytes().split(b"\n")
+    lines.insert(3, b'{"type": "decision", "seq"')
+    path.write_bytes(b"\n".join(lines))
+    contents = read_log(path)
+    assert contents.torn_lines == [] and [n for n, _ in contents.bad_lines] == [4]
+    assert not replay(path).ok
 
 
 CHILD = textwrap.dedent(

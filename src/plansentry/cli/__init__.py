@@ -50,6 +50,8 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         out.write(f"line {number}: unreadable record: {why}\n")
     for rid in result.unmatched_late_answers[: args.show]:
         out.write(f"late answer for request {rid!r}: no decision logged before it\n")
+    for number in result.torn_lines:
+        out.write(f"line {number}: torn by a crash before the log was reopened; not replayed\n")
     if result.torn_tail:
         out.write("last line is incomplete (a write cut short by a crash); not replayed\n")
     out.write(f"{result.decisions} decisions replayed, {len(result.differences)} differences\n")

@@ -127,11 +127,18 @@ class LogContents:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     torn_tail: bool = False  # the last line had no newline: a write cut short by a crash
+    #: line numbers of fragments a crash tore, followed by the header of the log's reopening
+    torn_lines: list[int] = field(default_factory=list)
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_log(path: str | Path) -> LogContents:
-    """Every complete record of the log at ``path``; a torn last line is reported, not parsed."""
+    """Every complete record of the log at ``path``.
+
+    A torn last line is reported (``torn_tail``), not parsed. So is an unreadable line directly
+    followed by a ``header``: the fragment a crash tore, kept on a line of its own when the log was
+    reopened (``torn_lines``). Any other unreadable line is a bad line: something else wrote it.
+    """
     data = Path(path).read_bytes()
     out = LogContents()
     lines = data.split(b"\n")
@@ -148,5 +155,12 @@ def read_log(path: str | Path) -> LogContents:
         if not isinstance(rec, dict) or "type" not in rec:
             out.bad_lines.append((number, "not a record"))
             continue
+        if (
+            rec.get("type") == "header"
+            and out.bad_lines
+            and out.bad_lines[-1][0] == number - 1
+            and out.bad_lines[-1][1] != "not a record"
+        ):
+            out.torn_lines.append(out.bad_lines.pop()[0])
         out.records.append(rec)
     return out

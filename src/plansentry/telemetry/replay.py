@@ -43,6 +43,7 @@ class ReplayResult:
     decisions: int = 0
     differences: list[Difference] = field(default_factory=list)
     torn_tail: bool = False
+    torn_lines: list[int] = field(default_factory=list)  # torn by a crash, then the log reopened
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     late_answers: int = 0
     unmatched_late_answers: list[str] = field(default_factory=list)  # their request ids
@@ -81,7 +82,9 @@ def guard_for(header: dict[str, Any]) -> tuple[Guard[Any, Any], DomainKit[Any, A
 def replay(path: str | Path) -> ReplayResult:
     """Replay the log at ``path``; see the module docstring."""
     contents = read_log(path)
-    result = ReplayResult(torn_tail=contents.torn_tail, bad_lines=contents.bad_lines)
+    result = ReplayResult(
+        torn_tail=contents.torn_tail, torn_lines=contents.torn_lines, bad_lines=contents.bad_lines
+    )
     guard: Guard[Any, Any] | None = None
     kit: DomainKit[Any, Any] | None = None
     requests: set[str] = set()  # request ids decided under the current header
