@@ -45,15 +45,16 @@ def upstream_service(tmp_path, kit, proxy):
 
 
 def decide(client: httpx.Client, budget_ms: float) -> dict:
-    """One decision: the service composed it by its deadline plus 5 ms (the issue's bound for a
-    busy machine), and it came back by the deadline plus 50 ms (this client's own side, on a
-    shared machine)."""
+    """One decision: the service composed it by its deadline plus 5 ms (the issue's bound, on the
+    service's own clock), and it came back by the deadline plus 250 ms on this client's clock: the
+    client and the loopback hop share a loaded 2-core machine with the service (160 ms seen at a
+    load average of 5), while a service that waited for the upstream would take its stall (seconds)."""
     t0 = time.monotonic()
     r = client.post("/v1/decide", json={"context": CONTEXT, "budget_ms": budget_ms})
     took_ms = (time.monotonic() - t0) * 1000
     assert r.status_code == 200, r.text
     assert r.json()["timing"]["slack_ms"] >= -5
-    assert took_ms <= budget_ms + 50, f"answered after {took_ms:.1f} ms"
+    assert took_ms <= budget_ms + 250, f"answered after {took_ms:.1f} ms"
     return r.json()
 
 
