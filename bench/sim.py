@@ -2,12 +2,18 @@
 
 1. One core: the guarded controller alone, profile ``pilot``, ``--cycles`` decisions per round on a
    warm world (map, router, calibration built once, as a worker does), ``--rounds`` rounds; the
-   median rate in decisions per minute. Every decision is a real one: a synthetic model call
-   (best plan, noise, faults, JSON text), the gate, the decider, the fallback when needed.
+   median rate in decisions per minute (of wall time; per minute of the process's CPU time
+   beside it: the two agree when the process had a core to itself). Every decision is a real one:
+   a synthetic model call (best plan, noise, faults, JSON text), the gate, the decider, the
+   fallback when needed.
+   Then the same with a pool of ``POOL`` orders (``simulate --order-pool``: plans and contexts
+   computed once per process and kept; another stream of orders than the default), after a
+   warm-up that makes most of its contexts (the steady state of a long run).
 2. The same with all three controllers (unguarded, guarded, oracle): cycles per minute.
 3. Where a decision's time goes, each part timed alone on the same inputs (microseconds per call):
-   the guard (``VirtualRuntime.decide``), the best-plan search, the synthetic model's text, order
-   generation, and one SimPy event (the engine's own cost).
+   the guard (``VirtualRuntime.decide``), the best-plan search, the synthetic model's text, the
+   context a plan is judged in (``WarehouseDomain.context``: the cycle-time rule's lower estimate
+   and the rule tables), order generation, and one SimPy event (the engine's own cost).
 4. Processes: ``simulate`` with ``--workers 1`` and ``2`` on ``--workers-cycles`` guarded decisions,
    side by side (wall time, process start-up included): the speed-up.
 
@@ -35,15 +41,24 @@ from plansentry.domains.warehouse.sim.profiles import PROFILES
 from plansentry.runtime.virtual import VirtualRuntime
 
 GOAL_PER_MIN = 1_000_000
+#: The pool size of the pooled measurement (``simulate --order-pool``), and its warm-up: a pooled
+#: run computes each (order, robot, start) context once, 2,000 x 3 stations x 4 robots of them.
+POOL = 2_000
+POOL_WARM_UP = POOL * 36
 
 
-def per_minute(world: World, cycles: int, rounds: int, first: int) -> list[float]:
-    rates = []
+def per_minute(
+    world: World, cycles: int, rounds: int, first: int
+) -> tuple[list[float], list[float]]:
+    """Per round: decisions per minute of wall time, and per minute of this process's CPU time
+    (below the wall rate only when other work took the core away)."""
+    rates, cpu_rates = [], []
     for r in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run_replication(world, first + r, cycles, None, (world.config.budget_ms,))
         rates.append(cycles / (time.perf_counter() - t0) * 60)
-    return rates
+        cpu_rates.append(cycles / (time.process_time() - c0) * 60)
+    return rates, cpu_rates
 
 
 def parts_us(world: World, n: int) -> dict[str, float]:
@@ -80,6 +95,10 @@ def parts_us(world: World, n: int) -> dict[str, float]:
                 transport_error=call.error,
             )
 
+    def context() -> None:
+        for i, c in enumerate(ctxs):
+            world.domain.context(c.order, "R1", stations[i % len(stations)])
+
     def engine() -> None:
         env = simpy.Environment()
 
@@ -96,6 +115,7 @@ def parts_us(world: World, n: int) -> dict[str, float]:
         "model_text": timed(
             lambda: [world.model.call(c, b, None, rng) for c, b in zip(ctxs, bests, strict=True)]
         ),
+        "context": timed(context),
         "order": timed(lambda: [next(orders) for _ in range(n)]),
         "simpy_event": timed(engine),
     }
@@ -126,9 +146,17 @@ def workers_speedup(cycles: int) -> dict[str, Any]:
 def run(cycles: int, rounds: int, workers_cycles: int) -> dict[str, Any]:
     guarded = World(SimConfig(profile=PROFILES["pilot"], cycles=cycles, controllers=("guarded",)))
     run_replication(guarded, 999, 2_000, None, (150.0,))  # warm-up
-    one = per_minute(guarded, cycles, rounds, 0)
+    one, one_cpu = per_minute(guarded, cycles, rounds, 0)
     three = World(SimConfig(profile=PROFILES["pilot"], cycles=cycles))
-    all_three = per_minute(three, cycles, rounds, 0)
+    all_three, _ = per_minute(three, cycles, rounds, 0)
+    # A pool of orders (--order-pool): plans and contexts kept, a different stream of orders.
+    pooled = World(
+        SimConfig(
+            profile=PROFILES["pilot"], cycles=cycles, controllers=("guarded",), order_pool=POOL
+        )
+    )
+    run_replication(pooled, 998, POOL_WARM_UP, None, (150.0,))  # ~95 % of contexts made
+    pool, pool_cpu = per_minute(pooled, cycles, rounds, 0)
     median = statistics.median(one)
     return {
         "bench": "sim",
@@ -139,8 +167,15 @@ def run(cycles: int, rounds: int, workers_cycles: int) -> dict[str, Any]:
         "rounds": rounds,
         "guarded_decisions_per_min_one_core": round(median),
         "rounds_per_min": [round(x) for x in one],
+        "guarded_decisions_per_cpu_min": round(statistics.median(one_cpu)),
+        "rounds_per_cpu_min": [round(x) for x in one_cpu],
         "goal_per_min": GOAL_PER_MIN,
         "goal_met": median >= GOAL_PER_MIN,
+        "order_pool": POOL,
+        "order_pool_decisions_per_min_one_core": round(statistics.median(pool)),
+        "order_pool_rounds_per_min": [round(x) for x in pool],
+        "order_pool_decisions_per_cpu_min": round(statistics.median(pool_cpu)),
+        "order_pool_goal_met": statistics.median(pool) >= GOAL_PER_MIN,
         "three_controllers_cycles_per_min": round(statistics.median(all_three)),
         "parts_us_per_call": parts_us(guarded, 2_000),
         "processes": workers_speedup(workers_cycles),
@@ -154,7 +189,13 @@ def human(doc: dict[str, Any]) -> str:
         [
             f"guarded decisions/min, one core: {doc['guarded_decisions_per_min_one_core']:,} "
             f"(goal {doc['goal_per_min']:,}: {'met' if doc['goal_met'] else 'NOT met'}); "
-            f"rounds {doc['rounds_per_min']}",
+            f"rounds {doc['rounds_per_min']}; per minute of CPU time "
+            f"{doc['guarded_decisions_per_cpu_min']:,}",
+            f"with --order-pool {doc['order_pool']}: "
+            f"{doc['order_pool_decisions_per_min_one_core']:,} (goal "
+            f"{'met' if doc['order_pool_goal_met'] else 'NOT met'}); rounds "
+            f"{doc['order_pool_rounds_per_min']}; per minute of CPU time "
+            f"{doc['order_pool_decisions_per_cpu_min']:,}",
             f"three controllers: {doc['three_controllers_cycles_per_min']:,} cycles/min",
             f"per call: {parts}",
             f"--workers 2: {p['decisions_per_min_workers_2']:,}/min vs "

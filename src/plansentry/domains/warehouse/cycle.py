@@ -59,10 +59,39 @@ def lower_drive_s(router: Router, start: int, cells: list[int]) -> float:
     pack station, by any route, at any legal speed; ``0.0`` if some cell is unreachable.
 
     Called when a context is made (not inside the gate's timing); the distances come from the
-    router's open-map table (:meth:`~.router.Router.open_distances`).
+    router's open-map tables (:attr:`~.router.Router.leg_dist`, and per point of interest the
+    distance to its nearest pack station, :attr:`~.router.Router.station_dist`), or from
+    :meth:`~.router.Router.open_distances` for a cell that is no point of interest.
     """
     wh: Warehouse = router.wh
     nodes = [start, *dict.fromkeys(c for c in cells if c != start)]
+    index = router.poi_index
+    pois: list[int] = []
+    for c in nodes:
+        i = index.get(c)
+        if i is None:  # a start off the points of interest (a test's, a via-point's)
+            return _lower_drive_s_routed(router, nodes, cells)
+        pois.append(i)
+    table = router.leg_dist
+    dist = [[row[j] for j in pois] for row in [table[i] for i in pois]]
+    for row in dist:
+        if UNREACHABLE in row:
+            return 0.0
+    tree = _mst_length(dist)
+    near = router.station_dist
+    reachable = [d for i in (pois[1:] or pois) if (d := near[i]) != UNREACHABLE]
+    to_station = min(reachable, default=0)
+    zones = wh.cell_zones
+    required = zones[start]
+    for cell in cells:
+        required |= zones[cell]
+    return (tree + to_station) * wh.cell_m / router.station_limit(required)
+
+
+def _lower_drive_s_routed(router: Router, nodes: list[int], cells: list[int]) -> float:
+    """:func:`lower_drive_s` for nodes the tables do not all hold: distances from the router."""
+    wh: Warehouse = router.wh
+    start = nodes[0]
     dist = router.open_distances(nodes, nodes)
     for row in dist:
         if UNREACHABLE in row:
@@ -86,18 +115,23 @@ def lower_drive_s(router: Router, start: int, cells: list[int]) -> float:
 
 def _mst_length(dist: list[list[int]]) -> int:
     """Length of the minimum spanning tree over a complete graph (Prim, O(n^2)); every minimum
-    spanning tree has this length, whichever ties are broken which way."""
+    spanning tree has this length, whichever ties are broken which way. The shortest edges from
+    the tree are updated in place (a context is made per request: this runs per decision)."""
     if len(dist) < 2:
         return 0
     rest = list(range(1, len(dist)))  # the nodes not in the tree yet ...
     best = dist[0][1:]  # ... and the shortest edge from the tree to each
     total = 0
-    while rest:
-        i = best.index(min(best))
-        total += best[i]
+    while True:
+        low = min(best)
+        total += low
+        i = best.index(low)
         row = dist[rest[i]]
-        rest[i], best[i] = rest[-1], best[-1]
-        rest.pop()
-        best.pop()
-        best = [b if b <= (d := row[k]) else d for b, k in zip(best, rest, strict=True)]
-    return total
+        last, last_best = rest.pop(), best.pop()
+        if not rest:
+            return total
+        if i < len(rest):  # the node taken was not the last: the last takes its place
+            rest[i], best[i] = last, last_best
+        for k, node in enumerate(rest):
+            if row[node] < best[k]:
+                best[k] = row[node]

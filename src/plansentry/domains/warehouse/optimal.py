@@ -30,16 +30,21 @@ class OptimalPlanner:
         self._stations = sorted(router.wh.pack_stations.items())
         self._home_cache: dict[tuple[int, int, int], tuple[int, str]] = {}
         self._staff = router.wh.mask_of(["staff_only"])
+        self._access = {name: b.access for name, b in router.wh.bins.items()}
+        # _home(cell, 0, staff-only) of every bin's cell: the open map's nearest stations.
+        self._open_home = {c: self._home(c, 0, self._staff) for c in self._access.values()}
+        # The open-map distance table with "no route" as a distance no tour can afford.
+        self._far_dist = [[_FAR if d == UNREACHABLE else d for d in row] for row in router.leg_dist]
 
     def _distances(self, cells: list[int], n: int, closed: int) -> list[list[int]]:
         """``dist[i][j]`` for ``i`` in all cells and ``j`` in the first ``n`` (the stops)."""
-        router, far = self.router, 1 << 30
+        router, far = self.router, _FAR
         index = router.poi_index
         if not closed and all(c in index for c in cells):  # the common case: table look-ups
-            table = router.leg_dist
-            rows = [table[index[c]] for c in cells]
-            cols = [index[c] for c in cells[:n]]
-            return [[d if (d := row[j]) != UNREACHABLE else far for j in cols] for row in rows]
+            pois = [index[c] for c in cells]
+            table = self._far_dist
+            cols = pois[:n]
+            return [[row[j] for j in cols] for row in [table[i] for i in pois]]
         out = []
         for a in cells:
             row = []
@@ -82,22 +87,47 @@ class OptimalPlanner:
         n = len(order.lines)
         if n > MAX_EXACT_LINES:
             return self._classical.plan(ctx).plan
-        wh, router, closed = self.router.wh, self.router, ctx.closed_mask
-        stops = [wh.bins[line.bin].access for line in order.lines]
-        if any(wh.cell_zones[c] & ctx.forbidden_mask for c in stops):
-            return None
+        wh, router, closed, forbidden = (
+            self.router.wh,
+            self.router,
+            ctx.closed_mask,
+            ctx.forbidden_mask,
+        )
+        access, zones = self._access, wh.cell_zones
+        stops = [access[line.bin] for line in order.lines]
+        for c in stops:
+            if zones[c] & forbidden:
+                return None
         dist = self._distances([*stops, ctx.start], n, closed)  # index n is the start
-        home = [self._home(c, closed, ctx.forbidden_mask) for c in stops]
+        if not closed and forbidden == self._staff:  # the open map: one look-up per stop
+            open_home = self._open_home
+            home = [open_home.get(c) or self._home(c, 0, forbidden) for c in stops]
+        else:
+            home_of = self._home
+            home = [home_of(c, closed, forbidden) for c in stops]
         best_tour = _shortest_tour(dist, [h[0] for h in home], n)
         if best_tour is None:
             return None
         end = home[best_tour[-1]][1]
-        crossed, prev = 0, ctx.start
-        for cell in [*(stops[i] for i in best_tour), wh.pack_stations[end]]:
-            crossed |= router.leg(prev, cell, closed)[1]
-            prev = cell
+        route = [*(stops[i] for i in best_tour), wh.pack_stations[end]]
+        crossed = 0
+        index = router.poi_index
+        if not closed and ctx.start in index:  # the open map: the table's masks
+            masks = router.leg_mask
+            prev_poi = index[ctx.start]
+            for cell in route:
+                poi = index[cell]
+                m = masks[prev_poi][poi]
+                if m != UNREACHABLE:
+                    crossed |= m
+                prev_poi = poi
+        else:
+            prev = ctx.start
+            for cell in route:
+                crossed |= router.leg(prev, cell, closed)[1]
+                prev = cell
         lines = order.lines
-        picks = tuple(Pick(bin=lines[i].bin, sku=lines[i].sku, qty=lines[i].qty) for i in best_tour)
+        picks = tuple([Pick(x.bin, x.sku, x.qty) for x in [lines[i] for i in best_tour]])
         return Plan(order.order_id, ctx.robot_id, picks, self.router.speed_limit(crossed), end)
 
 
@@ -119,30 +149,42 @@ def _steps(n: int) -> tuple[tuple[int, int, int, tuple[int, ...]], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _flat_steps(n: int) -> tuple[tuple[int, int, int, tuple[int, ...]], ...]:
+    """:func:`_steps` for tables stored flat (entry ``subset * n + last``): ``(entry, last,
+    entry of the subset without last at stop 0, candidates)``."""
+    return tuple((mask * n + j, j, rest * n, cands) for mask, j, rest, cands in _steps(n))
+
+
 def _shortest_tour(dist: list[list[int]], home: list[int], n: int) -> list[int] | None:
     """The visit order minimising start -> stops -> nearest station (Held-Karp dynamic programme;
-    ties go to the lower index). ``dist[n]`` is the row of the start; ``None`` if nothing reaches."""
-    cost = [[_FAR] * n for _ in range(1 << n)]
-    parent = [[-1] * n for _ in range(1 << n)]
+    ties go to the lower index). ``dist[n]`` is the row of the start; ``None`` if nothing reaches.
+
+    The tables are flat lists indexed ``subset * n + last``, and each step reads the column of
+    its last stop once: the same programme, with fewer indexings per transition."""
+    size = n << n
+    cost = [_FAR] * size
+    parent = [-1] * size
     start = dist[n]
     for j in range(n):
-        cost[1 << j][j] = start[j]
-    for mask, j, rest, candidates in _steps(n):
-        row = cost[rest]
+        cost[(1 << j) * n + j] = start[j]
+    cols = [[row[j] for row in dist] for j in range(n)]  # cols[j][i] == dist[i][j]
+    for entry, j, rest, candidates in _flat_steps(n):
+        col = cols[j]
         best, arg = _FAR, -1
         for i in candidates:
-            v = row[i] + dist[i][j]
+            v = cost[rest + i] + col[i]
             if v < best:
                 best, arg = v, i
-        cost[mask][j] = best
-        parent[mask][j] = arg
-    full = (1 << n) - 1
-    last = min(range(n), key=lambda j: cost[full][j] + home[j])
-    if cost[full][last] + home[last] >= _FAR:
+        cost[entry] = best
+        parent[entry] = arg
+    base = ((1 << n) - 1) * n
+    last = min(range(n), key=lambda j: cost[base + j] + home[j])
+    if cost[base + last] + home[last] >= _FAR:
         return None
-    tour, mask = [], full
+    tour, mask = [], (1 << n) - 1
     while last >= 0:
         tour.append(last)
-        mask, last = mask & ~(1 << last), parent[mask][last]
+        mask, last = mask & ~(1 << last), parent[mask * n + last]
     tour.reverse()
     return tour

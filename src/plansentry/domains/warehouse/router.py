@@ -36,9 +36,10 @@ class Tree:
 
 @final
 class Router:
-    """Route look-ups for one map. Thread-safe; ``cache_size`` bounds the searches kept."""
+    """Route look-ups for one map. Thread-safe; ``cache_size`` bounds the searches kept, and
+    ``poi_rows_size`` the rows from a cell to every point of interest kept from them."""
 
-    def __init__(self, wh: Warehouse, *, cache_size: int = 512) -> None:
+    def __init__(self, wh: Warehouse, *, cache_size: int = 512, poi_rows_size: int = 4_096) -> None:
         self.wh = wh
         self._staff = wh.mask_of(["staff_only"])
         # Floor neighbours of every cell, in the fixed tie-breaking order, computed once.
@@ -56,8 +57,18 @@ class Router:
             self.leg_dist.append([tree.dist.get(dst, UNREACHABLE) for dst in pois])
         self._cache: OrderedDict[tuple[int, int], Tree] = OrderedDict()
         self._cache_size = cache_size
+        self._poi_rows: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        self._poi_rows_size = poi_rows_size
         self._lock = threading.Lock()
         self._limits: dict[int, float] = {}
+        # Per point of interest, the open-map distance to its nearest pack station (-1: none),
+        # and the fastest limit of a route that must cross given zones and end at a station.
+        station_cols = [self.poi_index[c] for c in wh.pack_stations.values()]
+        self.station_dist: list[int] = [
+            min((d for j in station_cols if (d := row[j]) != UNREACHABLE), default=UNREACHABLE)
+            for row in self.leg_dist
+        ]
+        self._station_limits: dict[int, float] = {}
 
     def _search(self, src: int, closed: int) -> Tree:
         wh = self.wh
@@ -99,17 +110,39 @@ class Router:
     def leg(self, a: int, b: int, closed: int) -> tuple[int, int]:
         """``(distance in cells, crossed-zone mask)`` from ``a`` to ``b``; distance -1 if no route."""
         ia, ib = self.poi_index.get(a), self.poi_index.get(b)
-        if ia is not None and ib is not None:
-            m = self.leg_mask[ia][ib]
-            if m == UNREACHABLE:
-                return UNREACHABLE, 0
-            if not m & closed:
-                return self.leg_dist[ia][ib], m
+        if ib is not None:
+            if ia is not None:
+                m = self.leg_mask[ia][ib]
+                if m == UNREACHABLE:
+                    return UNREACHABLE, 0
+                if not m & closed:
+                    return self.leg_dist[ia][ib], m
+            rows = self._poi_rows.get((a, closed))
+            if rows is None:
+                rows = self._rows_to_pois(a, closed)
+            d = rows[0][ib]
+            return (UNREACHABLE, 0) if d == UNREACHABLE else (d, rows[1][ib])
         tree = self.tree(a, closed)
-        d = tree.dist.get(b)
-        if d is None:
+        found = tree.dist.get(b)
+        if found is None:
             return UNREACHABLE, 0
-        return d, tree.mask[b]
+        return found, tree.mask[b]
+
+    def _rows_to_pois(self, a: int, closed: int) -> tuple[list[int], list[int]]:
+        """Distance and crossed-zone mask from ``a`` to every point of interest with the zones in
+        ``closed`` removed (what :meth:`leg` reads; kept for ``poi_rows_size`` pairs, a few
+        hundred bytes each, where a whole search tree costs tens of kilobytes)."""
+        tree = self.tree(a, closed)
+        dist, mask = tree.dist, tree.mask
+        rows = (
+            [dist.get(p, UNREACHABLE) for p in self._pois],
+            [mask.get(p, 0) for p in self._pois],
+        )
+        with self._lock:
+            if len(self._poi_rows) >= self._poi_rows_size:
+                self._poi_rows.clear()
+            self._poi_rows[a, closed] = rows
+        return rows
 
     def open_distances(self, sources: Sequence[int], targets: Sequence[int]) -> list[list[int]]:
         """``[[leg(a, b, 0)[0] for b in targets] for a in sources]``: open-map distances in cells
@@ -148,6 +181,18 @@ class Router:
             out.append(tree.parent[out[-1]])
         out.reverse()
         return out
+
+    def station_limit(self, required: int) -> float:
+        """The fastest speed limit (m/s) of a route that crosses the zones in ``required`` and one
+        pack station's: ``max(speed_limit(required | zones of s) for s in stations)``, cached."""
+        limit = self._station_limits.get(required)
+        if limit is None:
+            zones = self.wh.cell_zones
+            limit = max(
+                [self.speed_limit(required | zones[s]) for s in self.wh.pack_stations.values()]
+            )
+            self._station_limits[required] = limit
+        return limit
 
     def speed_limit(self, mask: int) -> float:
         """Speed limit (m/s) of a route crossing the zones in ``mask``."""

@@ -84,6 +84,14 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         "--max-holds", type=int, default=3, help="safe moves on one order before it is unserved"
     )
     s.add_argument(
+        "--order-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="draw orders from one pool of N, planned once per process (faster; another "
+        "stream of orders than the default, 0: every order drawn afresh)",
+    )
+    s.add_argument(
         "--controllers",
         default=",".join(CONTROLLERS),
         help=f"controllers to run (default {','.join(CONTROLLERS)})",
@@ -141,6 +149,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             controllers=tuple(c.strip() for c in args.controllers.split(",") if c.strip()),
             item_value=args.item_value,
             downtime_cost_per_hour=args.downtime_cost,
+            order_pool=args.order_pool,
             **span,
         )
     except (SimConfigError, ProfileError) as exc:

@@ -61,6 +61,10 @@ class SimConfig:
     repair: bool = False
     judge_all_plans: bool = False  # judge even clean plans with the independent safety checker
     controllers: tuple[str, ...] = CONTROLLERS
+    # 0: every order drawn afresh (the default). N: orders drawn uniformly from one pool of N,
+    # the same in every replication, so their plans and contexts are computed once per process
+    # and reused (faster; a different stream of orders: docs/SIMULATION.md, "A pool of orders").
+    order_pool: int = 0
 
     def __post_init__(self) -> None:
         if (self.cycles is None) == (self.hours is None):
@@ -109,6 +113,7 @@ class SimConfig:
         int_at_least("max_retries", self.max_retries, 1)
         int_at_least("max_holds", self.max_holds, 1)
         int_at_least("cycles_per_replication", self.cycles_per_replication, 1)
+        int_at_least("order_pool", self.order_pool, 0)
         bad = sorted(set(self.controllers) - set(CONTROLLERS))
         if bad or not self.controllers:
             raise SimConfigError(f"controllers must be among {', '.join(CONTROLLERS)}, got {bad}")
@@ -135,6 +140,8 @@ class SimConfig:
             out[f.name] = value.to_json() if isinstance(value, Profile) else value
         out["sweep_budgets_ms"] = list(self.sweep_budgets_ms)
         out["controllers"] = list(self.controllers)
+        if not self.order_pool:  # off: the document of a run without a pool, as it always was
+            del out["order_pool"]
         return out
 
 

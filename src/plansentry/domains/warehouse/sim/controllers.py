@@ -123,9 +123,10 @@ class Controller:
             str, Plan
         ] = {}  # robot -> its last best plan (what a stale answer repeats)
         self._holds: collections.Counter[int] = collections.Counter()
+        self._call_rng = random.Random()  # reseeded for every request (_call)
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
-        ctx = self.world.domain.context(job.order, robot, start)
+        ctx = self.world.context(job.order, robot, start)
         self.tally.calls += 1
         return Pending(job, ctx, at_s, self._call(ctx, job))
 
@@ -135,7 +136,10 @@ class Controller:
         world = self.world
         best = world.best_open(ctx) if job.blocked else world.best(ctx)
         assert best is not None  # only a blocked order has no plan
-        rng = random.Random((self.seed << 40) ^ (job.number << 8) ^ min(job.attempt, 255))
+        # Reseeding one generator is drawing from a new one seeded alike (seed() resets the
+        # whole state), without building a generator per request.
+        rng = self._call_rng
+        rng.seed((self.seed << 40) ^ (job.number << 8) ^ min(job.attempt, 255))
         other = self._last.get(ctx.robot_id)
         self._last[ctx.robot_id] = best
         return world.model.call(ctx, best, other, rng)
@@ -203,7 +207,7 @@ class OracleController(Controller):
     A blocked order is reported unserved at once."""
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
-        ctx = self.world.domain.context(job.order, robot, start)
+        ctx = self.world.context(job.order, robot, start)
         return Pending(job, ctx, at_s, None)
 
     def cycle(self, p: Pending, t: float) -> Step:
@@ -499,7 +503,7 @@ class GuardedController(Controller):
         return kit, default_config(budget_ms=budget_ms, gate=gate)
 
     def ask(self, job: Job, robot: str, start: int, at_s: float) -> Pending:
-        ctx = self.world.domain.context(job.order, robot, start)
+        ctx = self.world.context(job.order, robot, start)
         # The consult decision is taken now, once: asking is what draws the answer.
         ticket = self.runtime.ask(
             ctx, at_ns=int(at_s * _NS), request_id=f"{job.order.order_id}#{job.attempt}"
@@ -589,7 +593,9 @@ class GuardedController(Controller):
             return None
         extraction = "bare"
         if d.failure_mode is None and call is not None and call.text is not None:
-            found = strictjson.extract(call.text)
+            # Output that opens with a brace is taken whole (strictjson.extract's first case, as
+            # the gate's own shortcut knows): only other output needs the extractor.
+            found = None if call.text[:1] == b"{" else strictjson.extract(call.text)
             if isinstance(found, strictjson.Extracted) and found.how != "bare":
                 extraction = "extracted"
         key = row_key(d.failure_mode, extraction, d.repairs)

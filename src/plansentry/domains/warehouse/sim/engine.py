@@ -103,6 +103,11 @@ def run_replication(
             order = next(stream)
             orders.append((order, world.blocked(order)))
 
+    if cfg.order_pool:  # orders drawn from the pool instead (World.pooled)
+
+        def extend() -> None:
+            orders.extend(world.pooled(order_rng, 1_000))
+
     out: dict[str, Tally] = {}
     runs: list[tuple[str, Callable[[], Controller]]] = []
     if "unguarded" in cfg.controllers:

@@ -44,6 +44,14 @@ class World:
         self.stations = sorted(wh.pack_stations)
         self._best: dict[tuple[str, int], Plan | None] = {}
         self._open: dict[tuple[str, int], Plan | None] = {}
+        # With a pool of orders, every (order, start) recurs: keep all of their plans and contexts.
+        pooled = 3 * config.order_pool * len(wh.pack_stations)  # (order, start) pairs at most
+        self._best_size = 50_000 + pooled
+        self._contexts: dict[tuple[str, str, int], PickContext] = {}
+        self._contexts_size = pooled * config.robots
+        self._pool: tuple[list[tuple[Order, bool]], ...] | None = None
+        self._poi_index = self.router.poi_index
+        self._leg_dist = self.router.leg_dist
         self.travel_s_per_cell = self._calibrate()
 
     def orders(self, rng: random.Random, prefix: str) -> Iterator[Order]:
@@ -59,6 +67,52 @@ class World:
             closure_p=cfg.closure_p,
             blocked_p=cfg.blocked_order_p,
         )
+
+    def order_pool(self) -> tuple[list[tuple[Order, bool]], ...]:
+        """The pool of orders, each with whether it is blocked (:meth:`blocked`): three kinds of
+        ``order_pool`` orders each, drawn as :meth:`orders` draws them with the closure shares
+        set to 1 or 0: plain (no closure), with an aisle closed that holds none of their bins,
+        with a closure over one of their bins (blocked, unless no closable zone holds one of
+        their bins, as in :meth:`orders`). Drawn once per process from the run's seed alone, so
+        every replication and every worker has the same pool; :meth:`pooled` draws from it."""
+        if self._pool is None:
+            rng = random.Random(f"plansentry-pool:{self.config.seed}")
+            kinds = []
+            for prefix, closure_p, blocked_p in (("P", 0.0, 0.0), ("C", 1.0, 0.0), ("B", 0.0, 1.0)):
+                source = random_orders(
+                    self.wh, rng, prefix=prefix, digits=6, closure_p=closure_p, blocked_p=blocked_p
+                )
+                orders = [next(source) for _ in range(self.config.order_pool)]
+                kinds.append([(o, self.blocked(o)) for o in orders])
+            self._pool = tuple(kinds)
+        return self._pool
+
+    def pooled(self, rng: random.Random, count: int) -> list[tuple[Order, bool]]:
+        """``count`` orders from :meth:`order_pool`: for each, one uniform number picks the kind
+        with the shares of :meth:`orders` (``blocked_order_p``, then ``closure_p``, else plain),
+        and one draw picks the order of that kind."""
+        plain, closed, blocked = self.order_pool()
+        b_p, c_p = self.config.blocked_order_p, self.config.blocked_order_p + self.config.closure_p
+        size, uniform, below = len(plain), rng.random, rng.randrange
+        out = []
+        for _ in range(count):
+            u = uniform()
+            kind = blocked if u < b_p else closed if u < c_p else plain
+            out.append(kind[below(size)])
+        return out
+
+    def context(self, order: Order, robot_id: str, start: int) -> PickContext:
+        """The domain's context for ``order``, ``robot_id`` at ``start``; with a pool of orders,
+        kept and handed out again (a context is immutable: the same request judges alike)."""
+        if not self._contexts_size:
+            return self.domain.context(order, robot_id, start)
+        key = (order.order_id, robot_id, start)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            if len(self._contexts) >= self._contexts_size:
+                self._contexts.clear()
+            ctx = self._contexts[key] = self.domain.context(order, robot_id, start)
+        return ctx
 
     def blocked(self, order: Order) -> bool:
         """Whether no plan can serve ``order`` (a closure cuts one of its bins off)."""
@@ -113,7 +167,7 @@ class World:
         if key in self._best:
             plan = self._best[key]
         else:
-            if len(self._best) > 50_000:
+            if len(self._best) > self._best_size:
                 self._best.clear()
             plan = self._best[key] = self.optimal.plan(ctx)
         if plan is None or plan.robot_id == ctx.robot_id:
@@ -129,6 +183,33 @@ class World:
     def route_cells(self, plan: Plan, ctx: PickContext) -> int:
         """Cells ``plan``'s route drives. A leg the router cannot route (the plan enters a
         staff-only or closed zone, which an unguarded robot does) counts its Manhattan length."""
+        wh = self.wh
+        if not plan.via and not ctx.closed_mask:
+            # The common case, the open map between points of interest: the router's table.
+            index, bins = self._poi_index, wh.bins
+            prev = index.get(ctx.start)
+            if prev is not None:
+                table = self._leg_dist
+                cells = 0
+                for p in plan.picks:
+                    b = bins.get(p.bin)
+                    if b is None:
+                        continue
+                    poi = index[b.access]
+                    d = table[prev][poi]
+                    if d == UNREACHABLE:
+                        break
+                    cells += d
+                    prev = poi
+                else:
+                    end = wh.pack_stations.get(plan.end, ctx.start)  # unknown: back to start
+                    d = table[prev][index[end]]
+                    if d != UNREACHABLE:
+                        return cells + d
+        return self._route_cells(plan, ctx)
+
+    def _route_cells(self, plan: Plan, ctx: PickContext) -> int:
+        """:meth:`route_cells` leg by leg, from the router (via-points, closures, no route)."""
         wh, leg, closed = self.wh, self.router.leg, ctx.closed_mask
         points = [wh.cell(x, y) for x, y in plan.via if wh.in_bounds(x, y)]
         points += [wh.bins[p.bin].access for p in plan.picks if p.bin in wh.bins]
