@@ -102,3 +102,23 @@ def test_stop_probing_reopens_with_the_cooldown_over() -> None:
     stopped = brk.stop_probing(probing)
     assert stopped.phase is BreakerPhase.OPEN and stopped.probes_ok == 0
     assert brk.cooldown_elapsed(stopped, 5 * S) and stopped.cooldown_ns == state.cooldown_ns
+
+
+def test_probe_slots_are_free_while_passed_and_out_are_fewer_than_probes() -> None:
+    """A slot is free while the probes passed and the probe calls out are fewer than `probes`."""
+    cfg = BreakerConfig(probes=2)
+    state = brk.take_probe(BreakerState(BreakerPhase.HALF_OPEN, probes_ok=1))
+    assert not brk.probe_slot_free(cfg, state)
+    assert brk.probe_slot_free(cfg, brk.give_back_probe(state))
+    assert brk.give_back_probe(BreakerState()).probes_out == 0
+
+
+def test_probe_slots_out_survive_opening_and_closing() -> None:
+    """Calls out are real whatever the breaker does: opening and closing keep their slots."""
+    cfg = BreakerConfig(consecutive_failures=1, probes=1)
+    out = brk.take_probe(brk.take_probe(BreakerState()))
+    opened, _ = brk.record(cfg, out, 0, failed=True, slow=False)
+    assert opened.phase is BreakerPhase.OPEN and opened.probes_out == 2
+    closed, _ = brk.record(cfg, brk.start_probing(opened), 1, failed=False, slow=False)
+    assert closed == BreakerState(probes_out=2)
+    assert brk.force_open(cfg, closed, 2).probes_out == 2

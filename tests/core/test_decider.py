@@ -8,8 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plansentry.core.breaker import BreakerConfig, BreakerPhase
-from plansentry.core.decider import DeciderConfig, GuardState, consult, decide
+from plansentry.core.breaker import BreakerConfig, BreakerPhase, BreakerState
+from plansentry.core.decider import (
+    Asked,
+    DeciderConfig,
+    GuardState,
+    ask,
+    consult,
+    decide,
+    release,
+    skip_reason,
+)
 from plansentry.core.decision import Arrival, ArrivalKind, DecisionInput, FallbackOutcome, SafeMove
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.fsm import TRANSITIONS, State
@@ -237,3 +246,92 @@ def test_probe_after_leaving_a_safe_hold_while_probing_does_not_raise() -> None:
         _, gs = decide(CFG, gs, inp(t))
         states.append(gs.state)
     assert states == [State.PROBING, State.DEGRADED]
+
+
+def _cooled_down():
+    """Three failures open the breaker (cool-down 5 s, 2 probes); at 6 s the cool-down is over."""
+    gs = GuardState()
+    for i in range(3):
+        _, gs = decide(CFG, gs, inp(i, verdict=BAD))
+    assert gs.state is State.BYPASS and consult(gs, 6 * S)
+    return gs
+
+
+def test_ask_takes_a_probe_slot_only_while_the_breaker_is_not_closed() -> None:
+    """A closed breaker lets calls through without counting them; one whose cool-down is over
+    counts each call let through as a probe slot held."""
+    asked, gs = ask(CFG, GuardState(), 0)
+    assert asked == Asked() and gs == GuardState()
+    asked, gs = ask(CFG, _cooled_down(), 6 * S)
+    assert asked == Asked(probe_slot=True) and gs.breaker.probes_out == 1
+
+
+def test_overlapping_asks_while_half_open_let_through_at_most_probes_calls() -> None:
+    """Regression (model check, finding 2): two requests made once the cool-down was over and one
+    decided as a passing probe left the third request free to call the model (3 calls, probes=2).
+    The trace the check found: both asked at 6 s, the first decided (PROBING), then a third ask."""
+    gs = _cooled_down()
+    first, gs = ask(CFG, gs, 6 * S)
+    second, gs = ask(CFG, gs, 6 * S)
+    _, gs = decide(CFG, gs, replace(inp(6 * S), probe_slot=first.probe_slot))
+    assert gs.state is State.PROBING and (gs.breaker.probes_ok, gs.breaker.probes_out) == (1, 1)
+    third, gs = ask(CFG, gs, 6 * S)
+    assert third.skipped == "probing: 1 probe calls out and 1 passed of 2"
+    assert not third.probe_slot and gs.breaker.probes_out == 1
+    _, gs = decide(CFG, gs, replace(inp(6 * S), probe_slot=second.probe_slot))
+    assert gs.state is State.DEGRADED and gs.breaker == BreakerState()
+    assert ask(CFG, gs, 6 * S) == (Asked(), gs)
+
+
+def test_requests_made_at_once_after_the_cooldown_take_at_most_probes_slots() -> None:
+    """k requests made at once when the cool-down ends: only `probes` call the model."""
+    gs = _cooled_down()
+    outcomes = []
+    for _ in range(4):
+        asked, gs = ask(CFG, gs, 6 * S)
+        outcomes.append(asked.probe_slot)
+    assert outcomes == [True, True, False, False] and gs.breaker.probes_out == 2
+
+
+def test_a_cancelled_probe_gives_its_slot_back() -> None:
+    """A probe given up without a verdict (the real-time runtime's cancel; decided as not asked)
+    frees its slot, so the half-open period can still reach `probes` verdicts: the one-robot trace
+    of finding 2 is now two probes at most out or passed at any ask."""
+    gs = _cooled_down()
+    first, gs = ask(CFG, gs, 6 * S)
+    _, gs = decide(CFG, gs, replace(inp(6 * S), probe_slot=first.probe_slot))
+    _, gs = ask(CFG, gs, 6 * S)
+    assert (gs.breaker.probes_ok, gs.breaker.probes_out) == (1, 1)
+    gs = release(gs)  # RealtimeRuntime.cancel
+    d, gs = decide(CFG, gs, inp(6 * S, kind=ArrivalKind.NOT_ASKED))
+    assert not d.consulted and (gs.breaker.probes_ok, gs.breaker.probes_out) == (1, 0)
+    third, gs = ask(CFG, gs, 6 * S)
+    assert third.probe_slot and (gs.breaker.probes_ok, gs.breaker.probes_out) == (1, 1)
+    fourth, gs = ask(CFG, gs, 6 * S)
+    assert fourth.skipped.startswith("probing")
+
+
+def test_a_probe_slot_outlives_the_period_it_was_taken_in() -> None:
+    """A probe still out when another probe fails counts against the next half-open period, and its
+    decision gives the slot back then."""
+    gs = _cooled_down()
+    _, gs = ask(CFG, gs, 6 * S)
+    second, gs = ask(CFG, gs, 6 * S)
+    _, gs = decide(CFG, gs, replace(inp(6 * S, verdict=BAD), probe_slot=True))
+    assert gs.state is State.BYPASS and gs.breaker.probes_out == 1
+    reopened = gs.breaker.open_until_ns
+    asked, gs = ask(CFG, gs, reopened)
+    assert asked.probe_slot and gs.breaker.probes_out == 2
+    assert ask(CFG, gs, reopened)[0].skipped.startswith("probing")
+    d, gs = decide(CFG, gs, replace(inp(reopened), probe_slot=second.probe_slot))
+    assert d.accepted and gs.state is State.PROBING and gs.breaker.probes_out == 1
+
+
+def test_skip_reason_is_a_read_that_knows_the_probe_bound_only_with_the_config() -> None:
+    """skip_reason and consult take no slot; with the config they say when all slots are taken."""
+    gs = _cooled_down()
+    for _ in range(2):
+        _, gs = ask(CFG, gs, 6 * S)
+    assert skip_reason(gs, 6 * S) == "" and consult(gs, 6 * S)
+    assert skip_reason(gs, 6 * S, CFG).startswith("probing") and not consult(gs, 6 * S, CFG)
+    assert gs.breaker.probes_out == 2

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from plansentry.core.breaker import BreakerConfig, BreakerPhase
+from plansentry.runtime.clock import FakeClock
 from plansentry.runtime.planner import StopToken
 from plansentry.runtime.realtime import RealtimeRuntime
 
@@ -90,3 +92,56 @@ def test_a_cancelled_sync_call_counts_as_stuck_until_it_returns(rt, ctx) -> None
     while rt.stuck_workers and time.monotonic() < deadline:
         time.sleep(0.005)
     assert rt.stuck_workers == 0
+
+
+def _half_open_runtime(kit, ctx, probes: int):
+    """A runtime on a fake clock whose breaker (one failure opens it, 1 s cool-down) has just
+    finished its cool-down."""
+    breaker = BreakerConfig(consecutive_failures=1, cooldown_s=1.0, probes=probes)
+    clock = FakeClock()
+    rt = RealtimeRuntime(
+        kit.guard(config=kit.config(budget_ms=2_000, breaker=breaker)), clock=clock, workers=4
+    )
+    assert rt.decide_now(ctx, lambda _c, _s: b"x").failure_mode is not None
+    assert rt.guard.state.breaker.phase is BreakerPhase.OPEN
+    clock.advance(s=1)
+    return rt
+
+
+def _held(_ctx, stop: StopToken) -> bytes:
+    while not stop.stopped:
+        time.sleep(0.002)
+    return b""
+
+
+def test_cancel_gives_the_probe_slot_back_even_if_the_ticket_is_never_decided(kit, ctx) -> None:
+    """Regression (finding 2): a probe call takes a slot when asked; a cancelled ticket that is
+    dropped undecided (the service's expired tickets) gives it back, so probing can go on."""
+    rt = _half_open_runtime(kit, ctx, probes=1)
+    try:
+        first = rt.ask(ctx, _held)
+        assert first.asked_ns is not None and rt.guard.state.breaker.probes_out == 1
+        refused = rt.ask(ctx, _held)
+        assert refused.asked_ns is None and refused.arrival.detail.startswith("probing")
+        assert rt.cancel(first, "ticket expired")
+        assert rt.guard.state.breaker.probes_out == 0
+        again = rt.ask(ctx, _held)
+        assert again.asked_ns is not None and rt.guard.state.breaker.probes_out == 1
+        rt.cancel(again, "done")
+    finally:
+        rt.close()
+
+
+def test_a_cancelled_ticket_decided_afterwards_gives_its_slot_back_once(kit, ctx) -> None:
+    """cancel() and decide() of the same ticket give its probe slot back once, not twice."""
+    rt = _half_open_runtime(kit, ctx, probes=2)
+    try:
+        first, second = rt.ask(ctx, _held), rt.ask(ctx, _held)
+        assert rt.guard.state.breaker.probes_out == 2
+        rt.cancel(first, "the caller went away")
+        d = rt.decide(first, deadline_ns=rt.clock.now_ns() + 2_000 * MS)
+        assert not d.consulted and rt.guard.state.breaker.probes_out == 1
+        rt.cancel(second, "done")
+        assert rt.guard.state.breaker.probes_out == 0
+    finally:
+        rt.close()

@@ -134,3 +134,25 @@ def test_fake_clock_moves_only_when_told() -> None:
 def test_arrival_kinds_cover_what_a_runtime_can_see() -> None:
     """Output, timeout, transport, not asked."""
     assert {k.value for k in ArrivalKind} == {"output", "timeout", "transport", "not_asked"}
+
+
+def test_robots_asking_at_once_when_the_cooldown_ends_make_at_most_probes_calls(
+    guard, ctx, good_bytes
+) -> None:
+    """Regression (model check, finding 2): the consult decision read the state and changed
+    nothing, so every robot asking between the end of the cool-down and the probes' decisions
+    called the model (4 calls with probes=3). Each call now takes a probe slot when asked."""
+    rt = VirtualRuntime(guard)
+    for i in range(5):  # five failures open the breaker; its 5 s cool-down ends at 9 s
+        rt.decide(ctx, now_ns=i * 1000 * MS, output=b"x", latency_ms=1)
+    assert guard.state.state is State.BYPASS and guard.config.decider.breaker.probes == 3
+    tickets = [rt.ask(ctx, at_ns=10_000 * MS) for _ in range(4)]
+    assert [t.skipped for t in tickets[:3]] == ["", "", ""]
+    assert tickets[3].skipped == "probing: 3 probe calls out and 0 passed of 3"
+    first = rt.decide_asked(tickets[0], now_ns=10_100 * MS, output=good_bytes, latency_ms=10)
+    assert first.accepted and guard.state.state is State.PROBING
+    assert rt.ask(ctx, at_ns=10_100 * MS).skipped.startswith("probing: 2 probe calls out")
+    for t in tickets[1:3]:
+        assert rt.decide_asked(t, now_ns=10_100 * MS, output=good_bytes, latency_ms=10).accepted
+    assert guard.state.state is State.DEGRADED and guard.state.breaker.probes_out == 0
+    assert not rt.ask(ctx, at_ns=10_200 * MS).skipped

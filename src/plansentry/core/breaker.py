@@ -10,10 +10,12 @@ It opens on any of three signals, whichever comes first:
 
 Open, it refuses the model for ``cooldown_s``; then calls are let through again (half-open) and each
 answer is a probe: ``probes`` successes close it; one failure reopens it with the cool-down
-multiplied by ``backoff`` (at most ``max_cooldown_s``). The breaker counts probes as they are
-decided; it does not limit how many calls are let through before they are (several requests in
-flight at once all go through: docs/VERIFICATION.md). No lock is involved: the state is a frozen
-value.
+multiplied by ``backoff`` (at most ``max_cooldown_s``). A call let through while the breaker is not
+closed takes a probe slot when it is made (:func:`take_probe`) and holds it until it is decided or
+given up (:func:`give_back_probe`); no call is let through while the slots out and the probes
+passed already make ``probes`` (:func:`probe_slot_free`), so several requests in flight at once
+cannot make more than ``probes`` probe calls (docs/VERIFICATION.md, finding 2). No lock is
+involved: the state is a frozen value, and whoever holds it stores the next one.
 """
 
 from __future__ import annotations
@@ -80,7 +82,13 @@ class BreakerConfig:
 @final
 @dataclass(frozen=True, slots=True)
 class BreakerState:
-    """Where the breaker is. ``recent`` holds the last ``window`` calls as (failed, slow) pairs."""
+    """Where the breaker is. ``recent`` holds the last ``window`` calls as (failed, slow) pairs.
+
+    ``probes_ok``: probes passed in this half-open period. ``probes_out``: calls let through while
+    the breaker was not closed and not yet decided or given up (each holds a probe slot). Calls are
+    real whatever the breaker does meanwhile, so ``probes_out`` survives opening and closing: a
+    slot taken in one half-open period and still out counts against the next.
+    """
 
     phase: BreakerPhase = BreakerPhase.CLOSED
     consecutive: int = 0
@@ -88,6 +96,7 @@ class BreakerState:
     open_until_ns: int = 0
     cooldown_ns: int = 0
     probes_ok: int = 0
+    probes_out: int = 0
 
 
 def _open(cfg: BreakerConfig, state: BreakerState, now_ns: int, backoff: bool) -> BreakerState:
@@ -96,7 +105,7 @@ def _open(cfg: BreakerConfig, state: BreakerState, now_ns: int, backoff: bool) -
         cooldown = min(int(state.cooldown_ns * cfg.backoff), int(cfg.max_cooldown_s * _NS_PER_S))
     else:
         cooldown = base
-    return BreakerState(BreakerPhase.OPEN, 0, (), now_ns + cooldown, cooldown, 0)
+    return BreakerState(BreakerPhase.OPEN, 0, (), now_ns + cooldown, cooldown, 0, state.probes_out)
 
 
 def trip_reason(cfg: BreakerConfig, state: BreakerState) -> str | None:
@@ -123,14 +132,20 @@ def record(
             return _open(cfg, state, now_ns, backoff=True), "probe failed"
         ok = state.probes_ok + 1
         if ok >= cfg.probes:
-            return BreakerState(), None
+            return BreakerState(probes_out=state.probes_out), None
         return replace(state, probes_ok=ok), None
     if state.phase is BreakerPhase.OPEN:
         return state, None  # a late answer from before the trip: the breaker already decided
     recent = (*state.recent, (failed, slow))[-cfg.window :]
     consecutive = state.consecutive + 1 if failed else 0
     nxt = BreakerState(
-        state.phase, consecutive, recent, state.open_until_ns, state.cooldown_ns, state.probes_ok
+        state.phase,
+        consecutive,
+        recent,
+        state.open_until_ns,
+        state.cooldown_ns,
+        state.probes_ok,
+        state.probes_out,
     )
     if not (failed or slow) and len(state.recent) >= cfg.min_calls:
         # A good call cannot raise a rate that was below its threshold, and resets the run of
@@ -159,3 +174,20 @@ def stop_probing(state: BreakerState) -> BreakerState:
     """Back to open, its cool-down still over, when probing stops without a verdict: the next call
     let through starts probing again (with no probe counted)."""
     return replace(state, phase=BreakerPhase.OPEN, probes_ok=0)
+
+
+def probe_slot_free(cfg: BreakerConfig, state: BreakerState) -> bool:
+    """Whether one more call may be let through while the breaker is not closed: the probes passed
+    in this period and the probe calls out are fewer than ``probes``."""
+    return state.probes_ok + state.probes_out < cfg.probes
+
+
+def take_probe(state: BreakerState) -> BreakerState:
+    """A call let through while the breaker is not closed: it holds a probe slot until
+    :func:`give_back_probe`."""
+    return replace(state, probes_out=state.probes_out + 1)
+
+
+def give_back_probe(state: BreakerState) -> BreakerState:
+    """The slot of a probe call that was decided or given up (never below zero)."""
+    return replace(state, probes_out=max(0, state.probes_out - 1))

@@ -2,10 +2,13 @@
 
 Reading order for one decision:
 
-1. :func:`consult` tells the runtime, when it is about to ask, whether the model may be asked.
+1. :func:`ask`, when the runtime is about to ask, says whether the model may be asked and returns
+   the next state: a call let through while the breaker is not closed takes one of its probe slots.
 2. The runtime asks (or not), computes the fallbacks, waits until the cut-off, runs the gate.
 3. :func:`decide` judges arrival time, picks the first usable plan (model, then each fallback, then
-   the safe move), feeds the outcome to the breaker and the state machine, and returns the record.
+   the safe move), feeds the outcome to the breaker and the state machine, gives back the request's
+   probe slot, and returns the record. A request given up without a decision gives its slot back
+   with :func:`release`.
 
 The cut-off is ``deadline_ns - reserve_ns``: output arriving later is a ``timeout`` even if it is
 good, so the time left after the cut-off always covers the gate and the hand-over.
@@ -74,14 +77,60 @@ class GuardState:
     not_before_ns: int | None = None
 
 
-def consult(state: GuardState, now_ns: int) -> bool:
-    """Whether the model may be asked now: its server's Retry-After has passed, and the breaker is
-    closed, probing, or its cool-down is over."""
-    return not skip_reason(state, now_ns)
+@final
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What :func:`ask` decided. ``skipped``: why the model is not asked (empty: it is asked).
+    ``probe_slot``: the call holds one of the breaker's probe slots, given back by its decision
+    (``DecisionInput.probe_slot``) or, if it is given up undecided, by :func:`release`."""
+
+    skipped: str = ""
+    probe_slot: bool = False
 
 
-def skip_reason(state: GuardState, now_ns: int) -> str:
-    """Why the model may not be asked now (empty if it may): what a ``not_asked`` decision records."""
+def ask(cfg: DeciderConfig, state: GuardState, now_ns: int) -> tuple[Asked, GuardState]:
+    """Whether the model may be asked now, and the state to store if it is.
+
+    The model may be asked when :func:`skip_reason` has nothing against it and, with the breaker
+    not closed (its cool-down over, or half-open), a probe slot is free: the probes passed in this
+    period and the probe calls out are fewer than ``probes``. Such a call takes a slot in the
+    returned state. The caller must store that state before anyone else asks or decides (the
+    guard does it under its lock), or the slot is lost and more than ``probes`` calls go through.
+    """
+    reason = skip_reason(state, now_ns) or _probes_taken(cfg, state)
+    if reason:
+        return Asked(reason), state
+    if state.breaker.phase is BreakerPhase.CLOSED:
+        return Asked(), state
+    return Asked(probe_slot=True), replace(state, breaker=brk.take_probe(state.breaker))
+
+
+def release(state: GuardState) -> GuardState:
+    """``state`` with one probe slot given back: a request that took one (:attr:`Asked.probe_slot`)
+    was given up without a decision (the runtime cancelled it and nobody will decide it)."""
+    return replace(state, breaker=brk.give_back_probe(state.breaker))
+
+
+def consult(state: GuardState, now_ns: int, cfg: DeciderConfig | None = None) -> bool:
+    """Whether the model may be asked now (a read: it takes no probe slot; :func:`ask` does)."""
+    return not skip_reason(state, now_ns, cfg)
+
+
+def _probes_taken(cfg: DeciderConfig, state: GuardState) -> str:
+    b = state.breaker
+    if b.phase is BreakerPhase.CLOSED or brk.probe_slot_free(cfg.breaker, b):
+        return ""
+    return (
+        f"probing: {b.probes_out} probe calls out and {b.probes_ok} passed of {cfg.breaker.probes}"
+    )
+
+
+def skip_reason(state: GuardState, now_ns: int, cfg: DeciderConfig | None = None) -> str:
+    """Why the model may not be asked now (empty if it may): what a ``not_asked`` decision records.
+
+    A read: it takes no probe slot, so a runtime asking the model must use :func:`ask`. Without
+    ``cfg`` it does not know ``probes`` and does not say when the probe slots are all taken.
+    """
     if state.not_before_ns is not None and now_ns < state.not_before_ns:
         wait_s = (state.not_before_ns - now_ns) / 1e9
         return f"retry-after: the model's server asked to wait {wait_s:.3f} s more"
@@ -91,7 +140,7 @@ def skip_reason(state: GuardState, now_ns: int) -> str:
     if phase is BreakerPhase.OPEN and not brk.cooldown_elapsed(state.breaker, now_ns):
         wait_s = (state.breaker.open_until_ns - now_ns) / 1e9
         return f"breaker open: cool-down ends in {wait_s:.3f} s"
-    return ""
+    return "" if cfg is None else _probes_taken(cfg, state)
 
 
 @final
@@ -210,7 +259,7 @@ def decide_traced(
     """:func:`decide`, also returning every transition fired, self-loops included (the decision
     records only the changes of state): what a model check needs to say which (state, event) pairs
     of the table it reached."""
-    step = _Step(state)
+    step = _Step(release(state) if inp.probe_slot else state)
     now = inp.decided_ns
     cutoff_ns = inp.deadline_ns - cfg.reserve_ns
     consulted = inp.arrival.kind is not ArrivalKind.NOT_ASKED

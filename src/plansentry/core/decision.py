@@ -97,7 +97,9 @@ class DecisionInput(Generic[PlanT]):
 
     ``verdict`` is the gate's verdict on ``arrival`` if the output arrived by the cut-off and was
     checked, else ``None``. ``fallbacks`` are in chain order; ``safe_plan`` is the terminal safe move.
-    ``stuck_workers`` counts abandoned planner calls still running.
+    ``stuck_workers`` counts abandoned planner calls still running. ``probe_slot``: the request
+    still holds the probe slot it took when it was asked (:func:`~plansentry.core.decider.ask`);
+    the decision gives it back.
     """
 
     seq: int
@@ -110,6 +112,7 @@ class DecisionInput(Generic[PlanT]):
     gate_ns: int
     fallbacks: tuple[FallbackOutcome[PlanT], ...]
     stuck_workers: int = 0
+    probe_slot: bool = False
 
 
 @final

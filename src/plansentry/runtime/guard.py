@@ -3,7 +3,10 @@
 It owns the gate, the fallback chain, the decider's state and the hooks (audit log, metrics). A
 runtime calls, per decision point:
 
-1. :meth:`Guard.may_consult` when it is about to ask the model;
+1. :meth:`Guard.ask` when it is about to ask the model: it says whether the model may be asked and,
+   while the breaker is not closed, takes one of its probe slots (:class:`Asked`), which the
+   decision gives back (``finish(probe_slot=...)``), or :meth:`Guard.release` if the request is
+   given up undecided;
 2. :meth:`Guard.run_fallbacks` before it waits (the fallbacks are cheap and deterministic, so they are
    ready whatever the model does);
 3. :meth:`Guard.finish` with what arrived: the gate runs if the output came by the cut-off, the
@@ -11,8 +14,8 @@ runtime calls, per decision point:
 4. :meth:`Guard.late_answer`, if an answer comes after its decision was taken: the hooks that
    record late answers (the audit log) see it, so a log knows the latency of a call it stopped.
 
-Thread-safety: ``finish`` and ``reset`` serialise on one lock, held only for the gate and the
-decider (microseconds), never across a model call.
+Thread-safety: ``ask``, ``release``, ``finish`` and ``reset`` serialise on one lock, held only for
+the gate and the decider (microseconds), never across a model call.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar, final
 
-from plansentry.core.decider import GuardState, consult, decide, skip_reason
+from plansentry.core.decider import Asked, GuardState, ask, consult, decide, release, skip_reason
 from plansentry.core.decision import (
     Arrival,
     ArrivalKind,
@@ -143,11 +146,31 @@ class Guard(Generic[PlanT, CtxT]):
         return self._seq
 
     def may_consult(self, now_ns: int) -> bool:
-        return consult(self._state, now_ns)
+        """Whether the model may be asked now: a read, which takes no probe slot (:meth:`ask`)."""
+        return consult(self._state, now_ns, self._decider)
 
     def skip_reason(self, now_ns: int) -> str:
-        """Why the model may not be asked now (empty if it may); a ``not_asked`` arrival's detail."""
-        return skip_reason(self._state, now_ns)
+        """Why the model may not be asked now (empty if it may): a read, for status reports. A
+        runtime about to ask uses :meth:`ask`, which also takes the probe slot."""
+        return skip_reason(self._state, now_ns, self._decider)
+
+    def ask(self, now_ns: int) -> Asked:
+        """The model is about to be asked at ``now_ns``: may it be? (``skipped`` empty: yes.)
+
+        While the breaker is not closed the call takes one of its probe slots, stored here under
+        the lock, so requests made at once never let more than ``probes`` calls through. The
+        slot is given back by the request's decision (pass ``probe_slot`` to :meth:`finish`) or,
+        for a request given up undecided, by :meth:`release`: exactly once, or the slot is lost
+        (too few probes) or freed twice (too many).
+        """
+        with self._lock:
+            asked, self._state = ask(self._decider, self._state, now_ns)
+            return asked
+
+    def release(self) -> None:
+        """Give back the probe slot of a request given up without a decision (:meth:`ask`)."""
+        with self._lock:
+            self._state = release(self._state)
 
     def run_fallbacks(self, ctx: CtxT) -> tuple[FallbackOutcome[PlanT], ...]:
         """Every fallback's plan for ``ctx``, each checked against the domain rules."""
@@ -181,8 +204,12 @@ class Guard(Generic[PlanT, CtxT]):
         | Callable[[], tuple[FallbackOutcome[PlanT], ...]],
         clock_ns: Callable[[], int],
         stuck_workers: int = 0,
+        probe_slot: bool = False,
     ) -> Decision[PlanT]:
         """Gate what arrived (if it came by the cut-off), decide, notify the hooks, return.
+
+        ``probe_slot``: the request still holds the probe slot :meth:`ask` gave it; the decision
+        gives it back.
 
         ``fallbacks`` may be a callable: then they are computed only if the model's plan is not
         used (the virtual-time runtime's choice; a real-time runtime computes them before it waits).
@@ -210,6 +237,7 @@ class Guard(Generic[PlanT, CtxT]):
                 gate_ns=gate_ns,
                 fallbacks=() if callable(fallbacks) else fallbacks,
                 stuck_workers=stuck_workers,
+                probe_slot=probe_slot,
             )
             decision, state = decide(self._decider, self._state, inp)
             if callable(fallbacks) and not decision.accepted:
@@ -241,9 +269,15 @@ class Guard(Generic[PlanT, CtxT]):
                     log.exception("hook %r failed on a late answer", hook)
 
     def reset(self, reason: str) -> None:
-        """Forget the model's history (state NOMINAL, breaker closed); recorded in the hooks."""
+        """Forget the model's history (state NOMINAL, breaker closed); recorded in the hooks. The
+        probe slots of calls still out are kept: their decisions will give them back."""
         with self._lock:
+            out = self._state.breaker.probes_out
             self._state = GuardState()
+            if out:
+                self._state = replace(
+                    self._state, breaker=replace(self._state.breaker, probes_out=out)
+                )
             for hook in self.hooks:
                 try:
                     hook.on_reset(self._seq, reason)

@@ -3,6 +3,8 @@
 Per decision point (``ask`` may come early: plan item n+1 while item n executes):
 
 1. :meth:`RealtimeRuntime.ask` starts the model call, if the guard lets it and a worker is free.
+   While the breaker is not closed the call takes one of its probe slots (:meth:`Guard.ask`),
+   given back once: by the decision, or by :meth:`RealtimeRuntime.cancel`.
    A synchronous planner runs on one of at most ``workers`` daemon threads; an ``async def``
    planner runs as a task on one event-loop thread owned by the runtime.
 2. :meth:`RealtimeRuntime.decide` computes the fallbacks, then waits for the answer until
@@ -109,6 +111,7 @@ class Ticket(Generic[CtxT]):
     abandoned: bool = False
     returned: bool = False  # an abandoned call came back (its late answer is ``arrival``)
     decided: bool = False  # the abandoned call's decision has been handed to the hooks
+    probe_slot: bool = False  # holds a probe slot (Guard.ask), not yet given back
 
 
 class RealtimeRuntime(Generic[PlanT, CtxT]):
@@ -158,13 +161,13 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         rid = request_id or f"rt{next(self._ids)}"
         version = self.guard.domain.version(ctx)
         stop = StopToken()
-        skipped = self.guard.skip_reason(now)
-        if skipped:
+        asked = self.guard.ask(now)
+        if asked.skipped:
             ticket = Ticket(ctx, rid, None, version, stop)
-            ticket.arrival = Arrival(ArrivalKind.NOT_ASKED, detail=skipped)
+            ticket.arrival = Arrival(ArrivalKind.NOT_ASKED, detail=asked.skipped)
             ticket.done.set()
             return ticket
-        ticket = Ticket(ctx, rid, now, version, stop)
+        ticket = Ticket(ctx, rid, now, version, stop, probe_slot=asked.probe_slot)
         if inspect.iscoroutinefunction(planner) or inspect.iscoroutinefunction(
             type(planner).__call__
         ):
@@ -275,6 +278,8 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             arrival = Arrival(
                 ArrivalKind.TIMEOUT, detail="no output by the cut-off", asked_version=ticket.version
             )
+        with self._stuck_lock:  # given back once: here, or by ``cancel``
+            slot, ticket.probe_slot = ticket.probe_slot, False
         decision: Decision[PlanT] = guard.finish(
             ticket.ctx,
             request_id=ticket.request_id,
@@ -284,6 +289,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             fallbacks=fallbacks,
             clock_ns=self.clock.now_ns,
             stuck_workers=self._stuck,
+            probe_slot=slot,
         )
         if ticket.abandoned:
             with self._stuck_lock:
@@ -311,8 +317,15 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         (which closes its connection); a synchronous call keeps its worker until it returns,
         counted as stuck meanwhile. A synchronous planner that returns within microseconds of the
         stop (before the waiting thread has read the ticket) may still have its own answer
-        recorded. Returns False, changing nothing, if the answer had already arrived.
+        recorded. Returns False if the answer had already arrived, changing nothing but the probe
+        slot: a call that held one (:meth:`Guard.ask`) gives it back whatever this returns, since
+        a caller that cancels may drop the ticket undecided (an answer already there is then
+        still judged if the ticket is decided, as a probe that no longer holds a slot).
         """
+        with self._stuck_lock:
+            slot, ticket.probe_slot = ticket.probe_slot, False
+        if slot:
+            self.guard.release()
         with self._stuck_lock:
             if ticket.done.is_set():
                 return False

@@ -6,7 +6,9 @@ runtime would:
 
 - :meth:`VirtualRuntime.ask` at ``at_ns`` takes the consult decision, once: the model is asked then
   if the guard lets it, and not otherwise, whatever happens to the guard before the decision point
-  (another robot may open or close the breaker meanwhile);
+  (another robot may open or close the breaker meanwhile); while the breaker is not closed the
+  request takes a probe slot (:meth:`Guard.ask`), which its decision gives back, so every ticket
+  must be decided;
 - :meth:`VirtualRuntime.decide_asked` at the decision point ``now_ns``: deadline = ``now_ns +
   budget``; the runtime stops waiting at ``deadline - early_wake`` (the reserve, the wake margin and
   two GIL switch intervals: :meth:`GuardConfig.early_wake_ms`, the real-time runtime's point); an
@@ -42,13 +44,15 @@ DEFAULT_SWITCH_INTERVAL_S = 0.005
 @final
 @dataclass(frozen=True, slots=True)
 class VirtualTicket(Generic[CtxT]):
-    """A request made at ``asked_ns``: asked (``skipped`` empty) or not, decided once, at asking."""
+    """A request made at ``asked_ns``: asked (``skipped`` empty) or not, decided once, at asking.
+    ``probe_slot``: it holds one of the breaker's probe slots until it is decided."""
 
     ctx: CtxT
     request_id: str
     asked_ns: int
     version: str
     skipped: str
+    probe_slot: bool = False
 
 
 @final
@@ -67,14 +71,17 @@ class VirtualRuntime(Generic[PlanT, CtxT]):
         self.early_wake_ns = int(guard.config.early_wake_ms(switch_interval_s) * 1_000_000)
 
     def ask(self, ctx: CtxT, *, at_ns: int, request_id: str = "") -> VirtualTicket[CtxT]:
-        """The model is asked at ``at_ns`` if the guard lets it then (the decision is kept)."""
+        """The model is asked at ``at_ns`` if the guard lets it then (the decision is kept; a probe
+        slot it takes is held until :meth:`decide_asked`)."""
         guard = self.guard
+        asked = guard.ask(at_ns)
         return VirtualTicket(
             ctx,
             request_id or f"r{guard.seq}",
             at_ns,
             guard.domain.version(ctx),
-            guard.skip_reason(at_ns),
+            asked.skipped,
+            asked.probe_slot,
         )
 
     def decide_asked(
@@ -137,6 +144,7 @@ class VirtualRuntime(Generic[PlanT, CtxT]):
             arrival=arrival,
             fallbacks=lambda: guard.run_fallbacks(ctx),
             clock_ns=lambda: decided_ns,
+            probe_slot=ticket.probe_slot,
         )
 
     def decide(

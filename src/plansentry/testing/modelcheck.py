@@ -1,9 +1,10 @@
 """An exhaustive, explicit-state check of the real decider and breaker (docs/VERIFICATION.md).
 
 :func:`check` explores, breadth-first from a fresh guard, every configuration the real
-:func:`~plansentry.core.decider.decide`, :func:`~plansentry.core.decider.skip_reason` and breaker
-reach under an input alphabet that covers what a runtime can hand them (every arrival kind and
-verdict class, late answers, fallbacks usable or not, stuck workers below and at the threshold,
+:func:`~plansentry.core.decider.decide`, :func:`~plansentry.core.decider.ask` (with its probe
+slots, and :func:`~plansentry.core.decider.release` for a cancelled request) and breaker reach
+under an input alphabet that covers what a runtime can hand them (every arrival kind and verdict
+class, late answers, fallbacks usable or not, stuck workers below and at the threshold,
 several requests in flight, each asked or refused once when made), with time kept as the class of
 every clock between the thresholds the code compares it with
 (:mod:`~plansentry.testing.modelcheck_clocks`). Nothing is re-modelled: every step calls the core,

@@ -66,7 +66,7 @@ def canonical(model: Model, world: World) -> World:
     pending = tuple(
         Ticket(0, t.skipped)
         if t.skipped
-        else Ticket(-points[age_class(model, now - t.asked_ns)], "")
+        else Ticket(-points[age_class(model, now - t.asked_ns)], "", t.probe_slot, t.counted)
         for t in world.pending
     )
     breaker = replace(b, open_until_ns=until) if b.open_until_ns != until else b
@@ -93,7 +93,9 @@ def key(model: Model, world: World) -> tuple[Any, ...]:
     points = model.age_points
     tickets = tuple(
         sorted(
-            (True, 0) if t.skipped else (False, -points[age_class(model, now - t.asked_ns)])
+            (True, 0, False, False)
+            if t.skipped
+            else (False, -points[age_class(model, now - t.asked_ns)], t.probe_slot, t.counted)
             for t in world.pending
         )
     )
@@ -105,6 +107,7 @@ def key(model: Model, world: World) -> tuple[Any, ...]:
         until,
         b.cooldown_ns,
         b.probes_ok,
+        b.probes_out,
         min(gs.good_streak, model.decider.recover_after),
         hold,
         tickets,
@@ -120,10 +123,11 @@ def advances(model: Model, world: World) -> Iterator[Advance]:
     if gs.not_before_ns is not None:
         yield Advance("retry_after")
     top = model.age_points[-1]
-    seen: set[int] = set()
+    seen: set[tuple[int, bool, bool]] = set()
     for i, t in enumerate(world.pending):
-        if not t.skipped and -t.asked_ns < top and t.asked_ns not in seen:
-            seen.add(t.asked_ns)
+        k = (t.asked_ns, t.probe_slot, t.counted)
+        if not t.skipped and -t.asked_ns < top and k not in seen:
+            seen.add(k)
             yield Advance("age", i)
 
 
@@ -138,6 +142,6 @@ def advance(model: Model, world: World, a: Advance) -> World:
         return replace(world, gs=replace(gs, not_before_ns=hold))
     points = model.age_points
     t = world.pending[a.ticket]
-    nxt = Ticket(-points[age_class(model, -t.asked_ns) + 1], "")
+    nxt = replace(t, asked_ns=-points[age_class(model, -t.asked_ns) + 1])
     pending = (*world.pending[: a.ticket], nxt, *world.pending[a.ticket + 1 :])
     return replace(world, pending=pending)

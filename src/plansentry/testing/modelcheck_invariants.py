@@ -142,7 +142,17 @@ def _probe_decisions(model: Model, before: World, inp: Input, out: Outcome) -> s
 def _probe_asks(model: Model, before: World, inp: Input, out: Outcome) -> str | None:
     bound = model.decider.breaker.probes
     if isinstance(inp, Ask) and out.world.probe_asks > bound:
-        return f"{out.world.probe_asks} model calls let through since the breaker opened (probes={bound})"
+        return (
+            f"{out.world.probe_asks} model calls out or judged as probes since the breaker "
+            f"opened (probes={bound})"
+        )
+    return None
+
+
+def _probe_slots(model: Model, before: World, inp: Input, out: Outcome) -> str | None:
+    held = sum(1 for t in out.world.pending if t.probe_slot)
+    if out.world.gs.breaker.probes_out != held:
+        return f"the breaker counts {out.world.gs.breaker.probes_out} probe slots out, {held} held"
     return None
 
 
@@ -216,9 +226,14 @@ INVARIANTS: Final = (
     ),
     Invariant(
         "probe_asks",
-        "at most `probes` model calls let through between the breaker "
-        "opening and closing or reopening",
+        "at most `probes` model calls out or judged as probes between the breaker "
+        "opening and closing or reopening (a call given up unjudged gives its slot back)",
         _probe_asks,
+    ),
+    Invariant(
+        "probe_slots",
+        "the probe slots the breaker counts out are the requests in flight that hold one",
+        _probe_slots,
     ),
     Invariant(
         "cooldown",

@@ -139,17 +139,24 @@ class Model:
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """A request in flight: made at ``asked_ns``; ``skipped`` is why the model was not asked then
-    (empty: it was asked). Decided once, later; whatever happens to the guard meanwhile."""
+    (empty: it was asked). Decided once, later; whatever happens to the guard meanwhile.
+    ``probe_slot``: it holds the probe slot :func:`~plansentry.core.decider.ask` gave it.
+    ``counted``: a ghost for the probe invariant, computed without the decider's slots: let through
+    while the breaker was not closed, since the breaker last opened or closed."""
 
     asked_ns: int
     skipped: str
+    probe_slot: bool = False
+    counted: bool = False
 
 
 @final
 @dataclass(frozen=True, slots=True)
 class World:
-    """One concrete configuration. ``probe_asks``: model calls let through since the breaker last
-    opened (a ghost counter for the probe invariant; 0 while closed)."""
+    """One concrete configuration. ``probe_asks``: a ghost counter for the probe invariant, kept
+    without reading the decider's probe slots: model calls let through since the breaker last
+    opened that are still out or were decided as probes (consulted, not shadow); a call given up
+    without being judged (cancelled, or decided in shadow) no longer counts; 0 while closed."""
 
     gs: GuardState = field(default_factory=GuardState)
     now_ns: int = 0
@@ -161,7 +168,8 @@ class World:
 @final
 @dataclass(frozen=True, slots=True)
 class Ask:
-    """A robot makes a request now: the model is asked if :func:`skip_reason` lets it."""
+    """A robot makes a request now: the model is asked if :func:`~plansentry.core.decider.ask`
+    lets it (which also takes a probe slot while the breaker is not closed)."""
 
     def label(self, world: World, after: World) -> str:
         skipped = after.pending[-1].skipped
@@ -306,9 +314,9 @@ def decisions(model: Model, world: World) -> Iterator[Input]:
     interchangeable)."""
     if len(world.pending) < model.in_flight:
         yield Ask()
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, bool, bool]] = set()
     for i, t in enumerate(world.pending):
-        key = ("", 0) if t.skipped else ("asked", t.asked_ns)
+        key = ("", 0, False, False) if t.skipped else ("asked", t.asked_ns, t.probe_slot, t.counted)
         if key in seen:
             continue
         seen.add(key)
@@ -372,45 +380,55 @@ def decision_input(model: Model, world: World, d: Decide) -> DecisionInput[Any]:
         gate_ns=0,
         fallbacks=_CHAINS[d.fallbacks],
         stuck_workers=d.stuck,
+        probe_slot=t.probe_slot and a.kind != "cancelled",
     )
 
 
-def _probe_asks(before: BreakerState, after: BreakerState, count: int) -> int:
-    """The ghost counter after a decision: reset when the breaker closes or (re)opens."""
+def _period_ends(before: BreakerState, after: BreakerState) -> bool:
+    """Whether a decision ended the half-open period the ghost counts in: the breaker closed or
+    (re)opened."""
     if after.phase is BreakerPhase.CLOSED:
-        return 0
-    if after.phase is BreakerPhase.OPEN and (
+        return True
+    return after.phase is BreakerPhase.OPEN and (
         before.phase is not BreakerPhase.OPEN or before.open_until_ns != after.open_until_ns
-    ):
-        return 0
-    return count
+    )
 
 
 def step(model: Model, world: World, inp: Input) -> Outcome:
-    """Apply one input with the real code (``skip_reason`` for an ask, ``decide_traced`` for a
-    decision; a :class:`Tick` only moves ``now``). Raises whatever the real code raises.
+    """Apply one input with the real code (``decider.ask`` for an ask, ``decide_traced`` for a
+    decision, ``decider.release`` first for a cancelled request, as the real-time runtime's
+    ``cancel`` does; a :class:`Tick` only moves ``now``). Raises whatever the real code raises.
     """
     if isinstance(inp, Tick):
         return Outcome(replace(world, now_ns=world.now_ns + inp.delta_ns))
     if isinstance(inp, Ask):
-        skipped = dec.skip_reason(world.gs, world.now_ns)
-        probes = world.probe_asks
-        if not skipped and world.gs.breaker.phase is not BreakerPhase.CLOSED:
-            probes += 1
-        ticket = Ticket(world.now_ns, skipped)
-        return Outcome(replace(world, pending=(*world.pending, ticket), probe_asks=probes))
+        asked, gs = dec.ask(model.decider, world.gs, world.now_ns)
+        counted = not asked.skipped and world.gs.breaker.phase is not BreakerPhase.CLOSED
+        ticket = Ticket(world.now_ns, asked.skipped, asked.probe_slot, counted)
+        return Outcome(
+            replace(
+                world,
+                gs=gs,
+                pending=(*world.pending, ticket),
+                probe_asks=world.probe_asks + counted,
+            )
+        )
     if isinstance(inp, Advance):
         raise TypeError("Advance is the search's abstract wait (modelcheck.abstract_step)")
+    t = world.pending[inp.ticket]
     x = decision_input(model, world, inp)
-    decision, gs, fired = dec.decide_traced(model.decider, world.gs, x)
+    before = world.gs
+    if t.probe_slot and inp.arrive.kind == "cancelled":
+        before = dec.release(before)  # RealtimeRuntime.cancel gives the slot back at once
+    decision, gs, fired = dec.decide_traced(model.decider, before, x)
     pending = world.pending[: inp.ticket] + world.pending[inp.ticket + 1 :]
-    after = World(
-        gs,
-        world.now_ns,
-        pending,
-        _probe_asks(world.gs.breaker, gs.breaker, world.probe_asks),
-        world.seq + 1,
-    )
+    probes = world.probe_asks
+    if t.counted and not (decision.consulted and not decision.shadow):
+        probes -= 1  # given up without being judged as a probe: no longer counts
+    if _period_ends(world.gs.breaker, gs.breaker):
+        probes = 0
+        pending = tuple(replace(p, counted=False) if p.counted else p for p in pending)
+    after = World(gs, world.now_ns, pending, probes, world.seq + 1)
     return Outcome(after, x, decision, fired)
 
 

@@ -118,7 +118,8 @@ def _constraints(
         elif isinstance(inp, Decide):
             del asked_at[inp.ticket]
             after = out.world.gs.breaker
-            if after.phase is BreakerPhase.OPEN and after != b and after.open_until_ns > 0:
+            opens = b.phase is not BreakerPhase.OPEN or after.open_until_ns != b.open_until_ns
+            if after.phase is BreakerPhase.OPEN and opens and after.open_until_ns > 0:
                 opened = (epoch, after.cooldown_ns)
             offset = _retry_offset(model, out)
             if offset is not None and offset > 0:
