@@ -22,9 +22,9 @@ from plansentry.report.decisions import (
     DecisionRow,
     fmli_document,
     read_sections,
-    row_key,
     tally_sections,
 )
+from plansentry.report.tally import row_key
 from plansentry.runtime.guard import LateAnswer
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.telemetry.audit import AuditLog

@@ -27,7 +27,7 @@ instants), get the matrix without the unguarded columns, and the document says s
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, final
@@ -48,7 +48,7 @@ from plansentry.report.fmli import (
 )
 from plansentry.report.stats import detect_ms, latency_bin, slack_bin
 from plansentry.report.stats import rounded as _r
-from plansentry.report.tally import Tally
+from plansentry.report.tally import Tally, row_key
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.telemetry.audit import read_log
@@ -212,17 +212,6 @@ def check_section(data: bytes, path: str) -> Section:
             raise InputError(f"{path}:{number}: not a check result (no failure_mode or source)")
         rows.append(DecisionRow({**rec, "consulted": True, "shadow": False}))
     return Section("check", path, rows=rows)
-
-
-def row_key(mode: str | None, extraction: str, repairs: Sequence[str]) -> str | None:
-    """The FMLI row of an output: its failure mode, or ``malformed`` for output a bare JSON parser
-    refuses that the gate could still use (extracted from prose or a fence, or repaired). The
-    simulator's controllers apply the same rule."""
-    if mode is not None:
-        return mode
-    if (extraction and extraction != "bare") or repairs:
-        return FailureMode.MALFORMED.value
-    return None
 
 
 def _extraction(text: bytes) -> str:

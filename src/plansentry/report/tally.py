@@ -9,8 +9,11 @@ merge in order. Nothing here knows a domain: an "item" is whatever unit of work 
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import final
+
+from plansentry.core.failures import FailureMode
 
 
 @final
@@ -94,3 +97,14 @@ class Tally:
                 mine.extend(theirs)
             else:
                 setattr(self, f.name, mine + theirs)
+
+
+def row_key(mode: FailureMode | str | None, extraction: str, repairs: Sequence[str]) -> str | None:
+    """The FMLI row of an output: its failure mode, or ``malformed`` for output a bare JSON parser
+    refuses that the gate could still use (extracted from prose or a fence, or repaired). One rule
+    for the simulator's controllers and for logged decisions (:mod:`plansentry.report.decisions`)."""
+    if mode is not None:
+        return mode.value if isinstance(mode, FailureMode) else mode
+    if (extraction and extraction != "bare") or repairs:
+        return FailureMode.MALFORMED.value
+    return None

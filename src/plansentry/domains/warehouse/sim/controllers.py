@@ -53,7 +53,7 @@ from plansentry.domains.warehouse.sim.synthetic import ModelCall
 from plansentry.domains.warehouse.sim.unguarded import Reaction, items_missing, read_plan
 from plansentry.domains.warehouse.sim.world import World
 from plansentry.report.stats import detect_ms, latency_bin, slack_bin
-from plansentry.report.tally import ModeTally, Tally
+from plansentry.report.tally import ModeTally, Tally, row_key
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook
 from plansentry.runtime.kit import DomainKit
@@ -638,13 +638,3 @@ class GuardedController(Controller):
             if any(v.rule == CYCLE_TIME for v in outcome.violations):
                 return "fallback_refused_slow"
         return "fallback_failed"
-
-
-def row_key(mode: FailureMode | None, extraction: str, repairs: tuple[str, ...]) -> str | None:
-    """The FMLI row of an output: its failure mode, or ``malformed`` for output a bare JSON parser
-    refuses but the gate could still use (extracted from prose or a fence, or repaired)."""
-    if mode is not None:
-        return mode.value
-    if (extraction and extraction != "bare") or repairs:
-        return FailureMode.MALFORMED.value
-    return None
