@@ -8,9 +8,9 @@ loopback OpenAI-compatible upstream that streams a given answer (for tests and b
 - ``delay``: hold the response ``param`` seconds before its first byte;
 - ``reset``: forward ``param`` bytes of the response, then reset the connection (RST);
 - ``truncate``: forward ``param`` bytes of the response, then close it cleanly (FIN);
-- ``strip_done``: forward the response without its ``data: [DONE]`` event (the request goes
-  upstream as HTTP/1.0, so the body is not chunked and ends when the connection closes): a stream
-  completed by its ``finish_reason`` alone;
+- ``strip_done``: forward the response without its ``data: [DONE]`` event, its body de-chunked
+  and ended by closing the connection (servers answer chunked even to HTTP/1.0 requests:
+  uvicorn with httptools does): a stream completed by its ``finish_reason`` alone;
 - ``trickle``: answer at once with a 200 event stream that sends one byte every ``param`` seconds;
 - ``status``: answer at once with HTTP ``int(param)`` (429, 503, ...) without asking upstream;
 - ``retry_after``: answer at once with HTTP 429 and ``Retry-After: int(param)``;
@@ -123,6 +123,27 @@ def _connection_close(request: bytes) -> bytes:
     return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
 
 
+async def _read_response(up: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """An HTTP/1.1 response read to its end: its head, without ``Transfer-Encoding`` or
+    ``Content-Length`` (the body it heads ends with the connection), and its body de-chunked."""
+    head = await up.readuntil(b"\r\n\r\n")
+    lines = head[:-4].split(b"\r\n")
+    chunked = any(
+        ln.lower().startswith(b"transfer-encoding:") and b"chunked" in ln.lower() for ln in lines
+    )
+    if not chunked:
+        body = await up.read()
+    else:
+        parts = []
+        while size := int((await up.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await up.readexactly(size))
+            await up.readexactly(2)  # the CRLF after each chunk
+        body = b"".join(parts)
+    dropped = (b"transfer-encoding:", b"content-length:")
+    kept = [ln for ln in lines if not ln.lower().startswith(dropped)]
+    return b"\r\n".join(kept) + b"\r\n\r\n", body
+
+
 def sse_events(content: str, *, done: bool, chunk_chars: int = 16) -> bytes:
     """``content`` as chat.completion.chunk events: a role chunk, content chunks, a chunk with
     ``finish_reason: "stop"``, then ``data: [DONE]`` if ``done``."""
@@ -214,11 +235,8 @@ class FaultProxy(_LoopThread):
         if mode == "half_open":
             await asyncio.sleep(3600)
             return
-        if mode == "strip_done":  # HTTP/1.0 upstream: a body that ends with the connection
-            line_end = request.index(b"\r\n")
-            request = request[:line_end].replace(b"HTTP/1.1", b"HTTP/1.0") + request[line_end:]
-        else:  # one request per connection: the upstream closes, and says so to the client
-            request = _connection_close(request)
+        # one request per connection: the upstream closes, and says so to the client
+        request = _connection_close(request)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         self._writers.add(up_writer)
         try:
@@ -235,10 +253,14 @@ class FaultProxy(_LoopThread):
         if mode == "delay":
             await asyncio.sleep(param)
         if mode == "strip_done":
-            while line := await up.readline():
-                if line.strip() != b"data: [DONE]":
-                    writer.write(line)
-                    await writer.drain()
+            head, body = await _read_response(up)
+            kept = b"".join(
+                line
+                for line in body.splitlines(keepends=True)
+                if line.strip() != b"data: [DONE]"
+            )
+            writer.write(head + kept)
+            await writer.drain()
             return
         sent = 0
         while chunk := await up.read(4096):
