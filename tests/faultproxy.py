@@ -255,9 +255,7 @@ class FaultProxy(_LoopThread):
         if mode == "strip_done":
             head, body = await _read_response(up)
             kept = b"".join(
-                line
-                for line in body.splitlines(keepends=True)
-                if line.strip() != b"data: [DONE]"
+                line for line in body.splitlines(keepends=True) if line.strip() != b"data: [DONE]"
             )
             writer.write(head + kept)
             await writer.drain()
