@@ -130,7 +130,7 @@ def test_real_server_answers_a_plan_through_the_guard(domain, wh, ctx, proxy) ->
         ("garbage", 0, 2_000, FailureMode.TRANSPORT, "malformed server-sent event"),
         ("reset", 900, 30_000, FailureMode.TRANSPORT, ""),
         ("truncate", 900, 30_000, FailureMode.TRANSPORT, "truncated"),
-        ("trickle", 0.5, 30_000, FailureMode.TRANSPORT, "trickles"),
+        ("trickle", 0.1, 30_000, FailureMode.TRANSPORT, "trickles"),
         ("delay", 5.0, 1_500, FailureMode.TIMEOUT, "cut-off"),
         ("half_open", 0, 1_500, FailureMode.TIMEOUT, "cut-off"),
     ],
@@ -240,7 +240,7 @@ def test_a_stream_that_ends_without_finish_reason_or_done_is_truncated(wh, ctx, 
     planner = OpenAICompatPlanner(
         PromptFor(wh), base_url=f"http://127.0.0.1:{lone_proxy.port}/v1", stall_s=0.05
     )
-    lone_proxy.param = 0.2
+    lone_proxy.param = 0.1
     with pytest.raises(TransportError, match="trickles"):
         asyncio.run(planner(ctx, StopToken()))
 

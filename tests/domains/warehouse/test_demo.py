@@ -154,13 +154,13 @@ def test_demo_json_keeps_every_promise(tmp_path: Path) -> None:
     """With the embedded model: every order served, no unsafe plan, nothing lost; every answer
     costed unguarded; fmli of the audit log agrees with the demo's matrix; the log replays."""
     log = tmp_path / "demo.jsonl"
-    proc = _demo(["--orders", "6", "--robots", "2", "--json", "--audit-log", str(log)])
+    proc = _demo(["--orders", "4", "--robots", "2", "--json", "--audit-log", str(log)])
     doc = json.loads(proc.stdout)
     g = doc["guarded"]
     assert g["unsafe_executed"] == 0 and g["lost_orders"] == 0 and g["items_lost"] == 0
     assert g["decisions"] == len(doc["decisions"])
     served = {d["order_id"] for d in doc["decisions"] if d["source"] != "safe_move"}
-    assert served == {f"O-{i:05d}" for i in range(1, 7)}
+    assert served == {f"O-{i:05d}" for i in range(1, 5)}
     assert doc["not_costed"] == {}
     assert doc["unguarded"]["decisions"] == g["decisions"]
     assert all(set(row) >= FMLI_ROW_KEYS for row in doc["fmli"])
@@ -185,7 +185,7 @@ def test_demo_prints_both_columns_with_no_caveat() -> None:
     """The newcomer's view: the unguarded and guarded columns side by side, at 80 columns, with
     no 'not costed' caveat."""
     proc = subprocess.run(
-        [sys.executable, "-m", "plansentry.cli", "demo", "--orders", "6"],
+        [sys.executable, "-m", "plansentry.cli", "demo", "--orders", "2", "--robots", "1"],
         capture_output=True,
         text=True,
         timeout=900,
