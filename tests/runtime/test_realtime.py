@@ -14,7 +14,7 @@ from plansentry.core.breaker import BreakerConfig
 from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode
 from plansentry.runtime.planner import RetryLater, StopToken
-from plansentry.runtime.realtime import RealtimeRuntime
+from plansentry.runtime.realtime import Completion, RealtimeRuntime
 from plansentry.testing.toy import ToyContext
 
 pytestmark = pytest.mark.realtime
@@ -221,3 +221,32 @@ def test_a_planner_asking_to_retry_later_is_not_asked_again_before(kit, ctx) -> 
         assert len(calls) == 1
     finally:
         rt.close()
+
+
+def test_a_completion_calls_back_once_when_set_or_at_once_if_already_set() -> None:
+    """The service awaits tickets through these callbacks: one lost is a decision that waits to
+    its cut-off with the answer in hand; one run twice is harmless but wrong."""
+    done, calls = Completion(), []
+    done.add_done_callback(lambda: calls.append("early"))
+    assert calls == []
+    done.set()
+    done.set()
+    assert calls == ["early"]
+    done.add_done_callback(lambda: calls.append("late"))
+    assert calls == ["early", "late"] and done.is_set()
+
+
+def test_a_completion_set_while_callbacks_are_added_from_another_thread_loses_none() -> None:
+    """Set on one thread while another adds callbacks: every callback runs exactly once."""
+
+    def add_all(done: Completion, calls: list[int]) -> None:
+        for i in range(50):
+            done.add_done_callback(lambda i=i: calls.append(i))
+
+    for _ in range(200):
+        done, calls = Completion(), []
+        adder = threading.Thread(target=add_all, args=(done, calls))
+        adder.start()
+        done.set()
+        adder.join()
+        assert sorted(calls) == list(range(50))

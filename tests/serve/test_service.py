@@ -105,3 +105,34 @@ def test_close_stops_every_outstanding_ticket(service, held) -> None:
     service.close()
     assert len(held.stops) == 3 and all(s.stopped for s in held.stops)
     assert service.readiness()["ready"] is False
+
+
+def test_an_answer_mid_wait_is_decided_at_once_not_at_the_cutoff(kit, held) -> None:
+    """The loop awaits the ticket's completion: an answer that comes while a 30 s decision waits
+    is decided at once (a lost wake-up would hold it to the cut-off, about 30 s)."""
+    import asyncio
+
+    svc = Service(ServeConfig(kit="toy", audit_log=None), kit=kit, planner=held)
+
+    async def run() -> tuple[object, float]:
+        now = svc.clock.now_ns()
+        waiting = asyncio.ensure_future(
+            svc.decide(
+                received_ns=now,
+                budget_ns=30_000_000_000,
+                ticket_id=None,
+                context=ctx(svc),
+                request_id=None,
+            )
+        )
+        await asyncio.to_thread(held.started)
+        held.release.set()
+        decision, _ = await asyncio.wait_for(waiting, 5)
+        return decision, (svc.clock.now_ns() - now) / 1e9
+
+    try:
+        decision, took_s = asyncio.run(run())
+    finally:
+        svc.close()
+    assert decision.consulted and decision.failure_mode.value != "timeout", decision
+    assert took_s < 5

@@ -41,7 +41,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, final
 
-from plansentry.core.decision import Arrival, ArrivalKind, Decision
+from plansentry.core.decision import Arrival, ArrivalKind, Decision, FallbackOutcome
 from plansentry.core.errors import ConfigError
 from plansentry.runtime.clock import Clock, MonotonicClock
 from plansentry.runtime.guard import Guard, LateAnswer
@@ -96,6 +96,35 @@ class WorkerPool:
 
 
 @final
+class Completion(threading.Event):
+    """A ticket's completion: a :class:`threading.Event` that also runs callbacks when set, so an
+    event loop can await a ticket without a thread parked on it (``plansentry serve``).
+
+    A callback runs once, on the thread that sets the event, or at once on the caller's thread if
+    the event is already set; it must be quick and must not raise (``loop.call_soon_threadsafe``
+    is the intended one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks_lock = threading.Lock()
+
+    def set(self) -> None:
+        super().set()
+        with self._callbacks_lock:
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        with self._callbacks_lock:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+
+@final
 @dataclass(eq=False)
 class Ticket(Generic[CtxT]):
     """A model call in flight for one decision point."""
@@ -105,7 +134,7 @@ class Ticket(Generic[CtxT]):
     asked_ns: int | None
     version: str
     stop: StopToken
-    done: threading.Event = field(default_factory=threading.Event)
+    done: Completion = field(default_factory=Completion)
     arrival: Arrival | None = None
     future: Future[Any] | None = None
     abandoned: bool = False
@@ -257,11 +286,26 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
 
         fut.add_done_callback(done)
 
-    def decide(self, ticket: Ticket[CtxT], *, deadline_ns: int) -> Decision[PlanT]:
-        """The decision for ``ticket``, returned by ``deadline_ns`` whatever the planner does."""
+    def cutoff_ns(self, deadline_ns: int) -> int:
+        """The instant :meth:`decide` stops waiting for the model, for a decision due at
+        ``deadline_ns`` (:attr:`early_wake_ms` before it)."""
+        return deadline_ns - self._wait_ns
+
+    def decide(
+        self,
+        ticket: Ticket[CtxT],
+        *,
+        deadline_ns: int,
+        fallbacks: tuple[FallbackOutcome[PlanT], ...] | None = None,
+    ) -> Decision[PlanT]:
+        """The decision for ``ticket``, returned by ``deadline_ns`` whatever the planner does.
+
+        ``fallbacks``: the fallbacks' results for ``ticket.ctx`` if the caller computed them
+        already (:meth:`Guard.run_fallbacks`, before waiting for the model as this does)."""
         guard = self.guard
-        fallbacks = guard.run_fallbacks(ticket.ctx)
-        wake_ns = deadline_ns - self._wait_ns
+        if fallbacks is None:
+            fallbacks = guard.run_fallbacks(ticket.ctx)
+        wake_ns = self.cutoff_ns(deadline_ns)
         remaining_s = (wake_ns - self.clock.now_ns()) / 1e9
         if not ticket.done.is_set() and remaining_s > 0:
             ticket.done.wait(remaining_s)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -203,6 +204,7 @@ def build_app(service: Service) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settle_the_heap()
         sweeper = asyncio.ensure_future(_sweep(service))
         try:
             yield
@@ -228,6 +230,16 @@ def build_app(service: Service) -> Starlette:
     if cfg.token is not None:
         app.add_middleware(TokenGate, token=cfg.token)
     return app
+
+
+def settle_the_heap() -> None:
+    """Move everything built at start-up (the model, the kit's tables, the server) out of the
+    cyclic garbage collector's reach: a full collection then walks only what requests allocated.
+    Without it, one in a few thousand requests pays a walk of every start-up object (17 ms for
+    the warehouse kit on the reference machine; docs/SERVE.md). The objects stay alive either
+    way; nothing built at start-up is ever freed before the process ends."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _sweep(service: Service) -> None:

@@ -11,20 +11,21 @@ service's monotonic clock, read when the service starts handling it) plus its ``
 two processes share no clock. The service decides ``send_margin_ms`` before that deadline, so the
 response is written by it; the time on the wire is the caller's to keep out of the budget it sends.
 
-Threads: a decision waits in :meth:`RealtimeRuntime.decide` on one of at most ``max_inflight``
-threads, so the event loop is never blocked by a wait; the loop watches the caller meanwhile and
-stops the model call if it goes away (:meth:`RealtimeRuntime.cancel`). A decision beyond
-``max_inflight`` does not wait: the model is not asked and the fallbacks decide at once, on the
-loop. Overload never turns into a refusal: every decision is answered by its deadline.
+Threads: decisions are taken on the event loop, and a decision waits for the model's answer on the
+loop too (woken by the ticket's completion, :class:`~plansentry.runtime.realtime.Completion`), so
+the answer reaches the response with no thread between them; the loop watches the caller
+meanwhile and stops the model call if it goes away (:meth:`RealtimeRuntime.cancel`). The model's
+synchronous calls run on the runtime's planner threads. At most ``max_inflight`` decisions wait at
+once; one beyond does not wait: the model is not asked and the fallbacks decide at once. Overload
+never turns into a refusal: every decision is answered by its deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
@@ -44,6 +45,9 @@ log = logging.getLogger("plansentry.serve")
 
 #: The ``skipped`` reason of a decision taken without the model because too many were waiting.
 OVERLOADED: Final = "service overloaded"
+#: How much sooner than the runtime's cut-off a decision stops awaiting the model on the loop: the
+#: loop's timers fire up to 1 ms late, and the rest is waited precisely by the runtime.
+TIMER_SLACK_S: Final = 0.0015
 
 
 @final
@@ -103,7 +107,6 @@ class Service:
         self.tickets: TicketStore[Ticket[Any]] = TicketStore(
             max_tickets=config.max_tickets, now_ns=self.clock.now_ns
         )
-        self._pool = ThreadPoolExecutor(config.max_inflight, thread_name_prefix="plansentry-wait")
         self.inflight = 0
         self.overloaded = 0
         self.draining = False
@@ -228,23 +231,52 @@ class Service:
         deadline_ns: int,
         gone: Callable[[], Awaitable[object]] | None,
     ) -> Decision[Any]:
-        loop = asyncio.get_running_loop()
+        """Decide ``ticket`` on the loop: the fallbacks first (bounded by their declared worst
+        case), then await the model's answer until the runtime's cut-off (woken by the ticket's
+        completion, no thread parked on it), then the guard decides at once. The last
+        :data:`TIMER_SLACK_S` of the wait is left to the runtime's own precise wait: the loop's
+        timers fire up to a millisecond late (epoll counts whole milliseconds)."""
         self.inflight += 1
         try:
-            call = functools.partial(self.runtime.decide, ticket, deadline_ns=deadline_ns)
-            waiting = loop.run_in_executor(self._pool, call)
-            if gone is None:
-                return await waiting
-            watch = asyncio.ensure_future(gone())
-            try:
-                await asyncio.wait((waiting, watch), return_when=asyncio.FIRST_COMPLETED)
-                if not waiting.done():
-                    self.runtime.cancel(ticket, "the caller went away")
-                return await waiting
-            finally:
-                watch.cancel()
+            fallbacks = self.guard.run_fallbacks(ticket.ctx)
+            if not ticket.done.is_set():
+                await self._until_done(ticket, self.runtime.cutoff_ns(deadline_ns), gone)
+            return self.runtime.decide(ticket, deadline_ns=deadline_ns, fallbacks=fallbacks)
         finally:
             self.inflight -= 1
+
+    async def _until_done(
+        self,
+        ticket: Ticket[Any],
+        cutoff_ns: int,
+        gone: Callable[[], Awaitable[object]] | None,
+    ) -> None:
+        """Return when ``ticket`` is done, :data:`TIMER_SLACK_S` before ``cutoff_ns``, or when the
+        caller went away (the model call is then stopped)."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        def wake() -> None:  # on the planner's thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(settle)
+
+        ticket.done.add_done_callback(wake)
+        watch = asyncio.ensure_future(gone()) if gone is not None else None
+        try:
+            timeout_s = (cutoff_ns - self.clock.now_ns()) / 1e9 - TIMER_SLACK_S
+            if timeout_s > 0:
+                waits: set[asyncio.Future[Any]] = {woken} if watch is None else {woken, watch}
+                await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            if watch is not None and watch.done() and not ticket.done.is_set():
+                self.runtime.cancel(ticket, "the caller went away")
+        finally:
+            if watch is not None:
+                watch.cancel()
+            woken.cancel()
 
     # -- what the API returns ---------------------------------------------------------------
 
@@ -298,7 +330,6 @@ class Service:
             except Exception:
                 log.exception("closing the planner failed")
         self.runtime.close()
-        self._pool.shutdown(wait=False)
         if self.audit is not None:
             self.audit.close()
 
