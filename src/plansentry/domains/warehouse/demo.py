@@ -19,8 +19,10 @@ and records the answer as a ``late_answer`` (``how: rerun``): its text, and when
 estimated as the instant the call got the model (recorded by :class:`SerialModel`) plus the measured
 full generation. A call stopped while still queued for the model, and a call the breaker skipped,
 are dated from when they were stopped or would have been asked: a lower bound, since the queue
-ahead of them would still have run. The unguarded controller
-(:class:`~plansentry.domains.warehouse.kit.PilotController`, the simulator's model) then judges
+ahead of them would still have run. A call that ignored its stop token and came back with an
+answer on its own (the runtime's ``late_answer``, ``how: returned``) is measured as it came and
+not run again: the fleet's run waits up to :data:`RETURN_WAIT_S` for such calls. The unguarded
+controller (:class:`~plansentry.domains.warehouse.kit.PilotController`, the simulator's model) judges
 every decision's answer, and the FMLI matrix is computed from the same records the audit log
 holds (:mod:`plansentry.report.decisions`), so ``plansentry fmli`` of the demo's log agrees with
 the demo's table.
@@ -152,6 +154,10 @@ class DemoRun:
     rerun_s: float = 0.0  # wall seconds spent measuring unseen answers after the run
 
 
+#: After the fleet's run, how long to wait for abandoned calls still running (a planner that
+#: ignores its stop token) to come back on their own: the unguarded client's own timeout.
+RETURN_WAIT_S: Final = 30.0
+
 #: ``--time-scale auto``: a robot's median order takes this many times the fleet's generation
 #: time (each robot's own, one after another on the one model) to execute, in wall-clock time.
 AUTO_SLACK: Final = 2.0
@@ -263,19 +269,32 @@ def run_demo(
     for t in threads:
         t.join()
     run.wall_s = time.monotonic() - t0
+    # An abandoned call that ignores its stop token may still come back with an answer: wait for
+    # those (one generation at most), so that an answer is measured once, as it came, not rerun.
+    give_up = time.monotonic() + RETURN_WAIT_S
+    while runtime.stuck_workers and time.monotonic() < give_up:
+        time.sleep(0.01)
     runtime.guard.hooks.remove(arrivals)
+    for rec in run.records:
+        if rec.unseen and rec.decision.request_id in arrivals.returned:
+            rec.late = arrivals.returned[rec.decision.request_id]
     return run
 
 
 @final
 class _Arrivals:
-    """A decision hook that keeps each decision's arrival, as the guard was handed it."""
+    """A decision hook that keeps each decision's arrival, as the guard was handed it, and each
+    late answer an abandoned call came back with on its own."""
 
     def __init__(self) -> None:
         self.seen: dict[str, Arrival] = {}
+        self.returned: dict[str, LateAnswer] = {}
 
     def on_decision(self, event: DecisionEvent[Any, Any]) -> None:
         self.seen[event.decision.request_id] = event.arrival
+
+    def on_late_answer(self, event: LateAnswer) -> None:
+        self.returned[event.request_id] = event
 
     def on_reset(self, seq: int, reason: str) -> None:
         pass
@@ -298,7 +317,7 @@ def measure_unseen(
     """
     t0 = time.monotonic()
     for rec in run.records:
-        if not rec.unseen:
+        if not rec.unseen or rec.late is not None:  # came back on its own: measured as it came
             continue
         d = rec.decision
         t_start = clock()
