@@ -251,10 +251,12 @@ def test_one_input(data: bytes) -> None:
         assert not capped or verdict.mode is FailureMode.OVERSIZE, verdict
 
     GUARD.reset("fuzz input")  # NOMINAL, breaker closed: the model is asked for every input
-    d = RUNTIME.decide(ctx, now_ns=n * STEP_NS, output=output, latency_ms=latency_ms)
-    if not capped:  # the guard's gate sees the true size; the direct call above saw the same
-        expected = verdict.ok and latency_ms <= CUTOFF_MS
-        assert d.accepted == expected, f"input {n}: accepted {d.accepted}, expected {expected}"
+    # the guard is handed the output at its true size (over the cap when capped), as the direct
+    # call above was told
+    handed = output + b" " * 10**6 if capped else output
+    d = RUNTIME.decide(ctx, now_ns=n * STEP_NS, output=handed, latency_ms=latency_ms)
+    expected = verdict.ok and latency_ms <= CUTOFF_MS
+    assert d.accepted == expected, f"input {n}: accepted {d.accepted}, expected {expected}"
     if d.accepted:
         assert d.failure_mode is None, d
         COUNTS["executed_model"] += 1
