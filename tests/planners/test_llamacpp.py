@@ -49,8 +49,10 @@ def test_constrained_output_is_a_plan_for_this_order(planner, domain, ctx) -> No
     assert verdict.mode not in (FailureMode.MALFORMED, FailureMode.SCHEMA, FailureMode.EMPTY), out
 
 
-def test_generation_stops_within_50_ms_of_the_stop(planner, ctx) -> None:
-    """Once the stop token is set mid-generation, the call lets go of the CPU within 50 ms."""
+def test_generation_stops_within_a_token_or_two_of_the_stop(planner, ctx) -> None:
+    """Once the stop token is set mid-generation, the call lets go of the CPU at the next token:
+    within three of this call's own token times (a busy machine slows both alike), and never
+    later than 50 ms on a machine that makes tokens faster than that."""
     stop = StopToken()
     result: dict[str, object] = {}
 
@@ -64,14 +66,19 @@ def test_generation_stops_within_50_ms_of_the_stop(planner, ctx) -> None:
     thread = threading.Thread(target=call)
     tokens_before = planner.stats.tokens
     thread.start()
-    while planner.stats.tokens < tokens_before + 10:  # well into generation, past the prompt
+    while planner.stats.tokens < tokens_before + 1:  # past the prompt
+        time.sleep(0.005)
+    first_ns, first = time.perf_counter_ns(), planner.stats.tokens
+    while planner.stats.tokens < first + 10:  # well into generation
         time.sleep(0.005)
     stopped_ns = time.perf_counter_ns()
+    token_ms = (stopped_ns - first_ns) / 1e6 / (planner.stats.tokens - first)
     stop.stop()
     thread.join(5)
     assert "stopped" in result
     elapsed_ms = (int(result["returned_ns"]) - stopped_ns) / 1e6
-    assert elapsed_ms <= 50, f"stopped after {elapsed_ms:.1f} ms"
+    bound_ms = max(50.0, 3 * token_ms)
+    assert elapsed_ms <= bound_ms, f"stopped after {elapsed_ms:.1f} ms ({token_ms:.1f} ms a token)"
 
 
 def test_guard_with_the_real_model_is_on_time(planner, domain, ctx) -> None:
