@@ -181,13 +181,16 @@ def test_demo_json_keeps_every_promise(tmp_path: Path) -> None:
     """With the embedded model: every order served, no unsafe plan, nothing lost; every answer
     costed unguarded; fmli of the audit log agrees with the demo's matrix; the log replays."""
     log = tmp_path / "demo.jsonl"
-    proc = _demo(["--orders", "4", "--robots", "2", "--json", "--audit-log", str(log)])
+    # warehouse time x200: orders take a fraction of a generation, so most answers miss their
+    # decision points and are measured after the run (the newcomer's test runs --time-scale auto)
+    args = ["--orders", "3", "--robots", "2", "--time-scale", "200"]
+    proc = _demo([*args, "--json", "--audit-log", str(log)])
     doc = json.loads(proc.stdout)
     g = doc["guarded"]
     assert g["unsafe_executed"] == 0 and g["lost_orders"] == 0 and g["items_lost"] == 0
     assert g["decisions"] == len(doc["decisions"])
     served = {d["order_id"] for d in doc["decisions"] if d["source"] != "safe_move"}
-    assert served == {f"O-{i:05d}" for i in range(1, 5)}
+    assert served == {f"O-{i:05d}" for i in range(1, 4)}
     assert doc["not_costed"] == {}
     assert doc["unguarded"]["decisions"] == g["decisions"]
     assert all(set(row) >= FMLI_ROW_KEYS for row in doc["fmli"])
