@@ -85,14 +85,18 @@ def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff
         return b"too late"
 
     rt = make(kit, budget_ms=35, breaker=NO_BREAKER, workers=2)
-    worst_ns = -(10**12)
+    overruns = []
     for _ in range(150):
         deadline = time.monotonic_ns() + rt.guard.config.budget_ns
         d = rt.decide_now(ctx, stall, deadline_ns=deadline)
-        worst_ns = max(worst_ns, time.monotonic_ns() - deadline)
+        overruns.append(time.monotonic_ns() - deadline)
         assert d.failure_mode in (FailureMode.TIMEOUT, FailureMode.TRANSPORT)
         assert d.source == "stepper"
-    assert worst_ns <= SLACK_NS, f"worst overrun {worst_ns / MS:.2f} ms"
+    # every decision wakes from a wait at its cut-off, so each is exposed to the OS's wake-up
+    # latency: one in 150 may be preempted past the slack on a shared machine (CI saw 2.8 ms
+    # once); a runtime that waited too long would overrun them all
+    late = sorted(o for o in overruns if o > SLACK_NS)
+    assert len(late) <= 1 and max(overruns) <= 10 * MS, [f"{o / MS:.2f} ms" for o in late]
     time.sleep(0.05)  # let the last worker see its stop token (not a unit-test wait: real threads)
     assert all(stopped) and rt.stuck_workers == 0
 
