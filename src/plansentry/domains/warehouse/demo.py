@@ -140,6 +140,11 @@ class DemoRecord:
         """The fleet never saw this decision's answer: stopped at its cut-off, or never asked."""
         return self.arrival.kind in (ArrivalKind.TIMEOUT, ArrivalKind.NOT_ASKED)
 
+    @property
+    def to_rerun(self) -> bool:
+        """Unseen, and its call did not come back on its own: :func:`measure_unseen` reruns it."""
+        return self.unseen and self.late is None
+
 
 @final
 @dataclass
@@ -317,7 +322,7 @@ def measure_unseen(
     """
     t0 = time.monotonic()
     for rec in run.records:
-        if not rec.unseen or rec.late is not None:  # came back on its own: measured as it came
+        if not rec.to_rerun:
             continue
         d = rec.decision
         t_start = clock()

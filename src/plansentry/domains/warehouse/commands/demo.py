@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
 
     try:
         run = run_demo(runtime, domain, serial or planner, config, on_record=live)
-        unseen = sum(r.unseen for r in run.records)
+        unseen = sum(r.to_rerun for r in run.records)
         if unseen and not args.json:
             console.print(
                 f"Measuring the {unseen} answers the fleet never saw (stopped at their cut-off, or "
