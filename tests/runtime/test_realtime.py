@@ -92,11 +92,17 @@ def test_stalling_planner_is_told_to_stop_and_every_decision_waits_to_the_cutoff
         overruns.append(time.monotonic_ns() - deadline)
         assert d.failure_mode in (FailureMode.TIMEOUT, FailureMode.TRANSPORT)
         assert d.source == "stepper"
-    # every decision wakes from a wait at its cut-off, so each is exposed to the OS's wake-up
-    # latency: one in 150 may be preempted past the slack on a shared machine (CI saw 2.8 ms
-    # once); a runtime that waited too long would overrun them all
-    late = sorted(o for o in overruns if o > SLACK_NS)
-    assert len(late) <= 1 and max(overruns) <= 10 * MS, [f"{o / MS:.2f} ms" for o in late]
+    # Every decision wakes from a wait at its cut-off, which lies early_wake_ms (5 ms here) ahead of
+    # the deadline, so each is exposed to the OS's wake-up latency; on a loaded CI box a few in 150
+    # are preempted for 6 to 10 ms (CI saw 2.0 and 5.0 ms past the deadline in one run). The
+    # runtime's own bugs move the whole distribution, not one draw: waiting to the deadline instead
+    # of the cut-off puts the median past it, waiting out the stall puts every decision a budget late.
+    overruns.sort()
+    median, p90 = overruns[len(overruns) // 2], overruns[len(overruns) * 9 // 10]
+    shown = f"median {median / MS:+.2f} ms, p90 {p90 / MS:+.2f} ms, max {overruns[-1] / MS:+.2f} ms"
+    assert median <= -rt.early_wake_ms * MS / 2, shown
+    assert p90 <= SLACK_NS, shown
+    assert overruns[-1] < rt.guard.config.budget_ns, shown
     time.sleep(0.05)  # let the last worker see its stop token (not a unit-test wait: real threads)
     assert all(stopped) and rt.stuck_workers == 0
 
