@@ -274,6 +274,16 @@ async def _robot(
                 d = json.loads(body)
                 d = d.get("plansentry", d)
                 out["server_slack_ns"].append(int(d["timing"]["slack_ms"] * 1e6))
+                if d["timing"]["slack_ms"] < 0:  # late inside the service: say which decision
+                    out["late_inside"].append(
+                        {
+                            "path": path,
+                            "failure_mode": d["failure_mode"],
+                            "skipped": d["skipped"],
+                            "source": d["source"],
+                            **d["timing"],
+                        }
+                    )
                 out["sources"][d["source"]] += 1
                 out["modes"][
                     d["failure_mode"] or ("not_asked" if not d["consulted"] else "none")
@@ -297,7 +307,7 @@ def bench_load(robots: int, seconds: float, seed: int) -> dict[str, Any]:
     proxy.mix, proxy.content = FAULT_MIX, plan.decode()
     out: dict[str, Any] = {
         "statuses": Counter(), "sources": Counter(), "modes": Counter(), "overrun_ns": [],
-        "server_slack_ns": [], "skipped": Counter(),
+        "server_slack_ns": [], "skipped": Counter(), "late_inside": [],
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, _service(
         f"http://127.0.0.1:{proxy.port}/v1",
@@ -339,6 +349,7 @@ def bench_load(robots: int, seconds: float, seed: int) -> dict[str, Any]:
             **_pcts(out["server_slack_ns"]),
             "min_ms": _ms(min(out["server_slack_ns"], default=None)),
             "late": sum(1 for x in out["server_slack_ns"] if x < 0),
+            "late_decisions": out["late_inside"],
         },
         "load_average_1_5_15_min": {"start": load_start, "end": os.getloadavg()},
         "statuses": dict(out["statuses"]),

@@ -4,9 +4,11 @@ each checks a hard promise (on time, bounded threads), not a typical figure. On 
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -146,6 +148,52 @@ def test_async_planner_is_cancelled_at_the_cutoff(kit, ctx) -> None:
         assert d.failure_mode is FailureMode.TIMEOUT and d.on_time
         assert cancelled.wait(1.0)
     finally:
+        rt.close()
+
+
+class _Refused(Exception):
+    pass
+
+
+async def _async_good(ctx, _stop):
+    return ctx.good
+
+
+async def _async_raises(_ctx, _stop):
+    try:
+        raise KeyError("upstream")
+    except KeyError as exc:  # wrapped as HTTP clients do: a local holds the error it raises, so
+        error = _Refused("the upstream said no")  # the error's traceback holds this frame, whose
+        raise error from exc  # locals hold the error: a cycle, unless the traceback is dropped
+
+
+@pytest.mark.parametrize("planner", [_async_good, _async_raises, lambda ctx, _s: ctx.good])
+def test_a_decided_ticket_is_freed_without_the_cyclic_collector(kit, ctx, good_bytes, planner):
+    """A ticket, its context and its call's objects go when the caller drops them, by reference
+    counting: none left in a cycle for the collector, whose full collections (walking every
+    request's leftovers) stopped `plansentry serve` for up to 25 ms (docs/SERVE.md). Caught
+    without the fix: the async call's future kept a cycle through the ticket, and a raised error's
+    traceback held the call's frames."""
+
+    class Held(ToyContext):  # a context that can be watched going away
+        __slots__ = ("__weakref__", "good")
+
+    rt = make(kit, budget_ms=150)
+    held = Held(task_id=ctx.task_id, target=ctx.target, max_step=ctx.max_step, blocked=ctx.blocked)
+    object.__setattr__(held, "good", good_bytes)
+    gc.collect()
+    gc.disable()
+    try:
+        ticket = rt.ask(held, planner)
+        rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 150 * MS)
+        until = time.monotonic() + 2
+        while (ticket.future is not None or rt.pool.busy) and time.monotonic() < until:
+            time.sleep(0.001)  # the call's own thread lets go of it just after the decision
+        gone = weakref.ref(held)
+        del ticket, held
+        assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]
+    finally:
+        gc.enable()
         rt.close()
 
 

@@ -91,6 +91,7 @@ class WorkerPool:
             try:
                 job()
             finally:
+                del job  # an idle worker must not keep its last call's ticket alive
                 with self._lock:
                     self._busy -= 1
 
@@ -222,6 +223,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
                 asked_version=ticket.version,
                 retry_after_ns=None if retry is None else at + int(max(0.0, retry) * 1e9),
             )
+            _drop_tracebacks(error)
         elif isinstance(result, (bytes, bytearray, memoryview)):
             raw = bytes(result)
             arrival = Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
@@ -279,10 +281,12 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         ticket.future = fut
 
         def done(f: Future[Any]) -> None:
-            if f.cancelled():
-                return  # abandoned at the deadline: the decision already has its timeout
-            error = f.exception()
-            self._arrive(ticket, None if error else f.result(), error)
+            if not f.cancelled():  # cancelled: abandoned at the deadline, the decision is taken
+                error = f.exception()
+                self._arrive(ticket, None if error else f.result(), error)
+            # The call is over: without this, ticket -> future -> this callback -> ticket is a
+            # reference cycle, and every ticket waits for the cyclic collector (_drop_tracebacks).
+            ticket.future = None
 
         fut.add_done_callback(done)
 
@@ -312,8 +316,9 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         arrival = ticket.arrival
         if arrival is None or not ticket.done.is_set():
             ticket.stop.stop()
-            if ticket.future is not None:
-                ticket.future.cancel()
+            future = ticket.future  # read once: the call's own callback clears it when it ends
+            if future is not None:
+                future.cancel()
             else:
                 with self._stuck_lock:
                     if not ticket.done.is_set():
@@ -381,8 +386,9 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             )
             ticket.done.set()
         ticket.stop.stop()
-        if ticket.future is not None:
-            ticket.future.cancel()
+        future = ticket.future
+        if future is not None:
+            future.cancel()
         return True
 
     def close(self) -> None:
@@ -391,3 +397,22 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._loop = None
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    """Drop the frames an exception (and those it was raised from) keeps alive. A decision keeps
+    the error's type and message only; its traceback's frames hold the call's objects (the
+    ticket, the client's request and response) in reference cycles, which only the cyclic
+    garbage collector frees, in full collections that stopped ``plansentry serve`` for 10-25 ms
+    (docs/SERVE.md). Chains are walked once each, so a cyclic chain ends."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        exc = stack.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        stack += [exc.__cause__, exc.__context__]
+        if isinstance(exc, BaseExceptionGroup):
+            stack += list(exc.exceptions)
