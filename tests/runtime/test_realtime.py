@@ -151,6 +151,28 @@ def test_async_planner_is_cancelled_at_the_cutoff(kit, ctx) -> None:
         rt.close()
 
 
+def test_cancelling_an_async_call_after_its_timeout_holds_no_worker(kit, ctx) -> None:
+    """An async call cancelled at its cut-off holds no worker thread: a later cancel of the same
+    ticket (a caller dropping what it already decided) must not count a stuck worker, which would
+    hold the breaker open for good."""
+
+    async def slow(_ctx, _stop):
+        await asyncio.sleep(10)
+
+    rt = make(kit, budget_ms=40)
+    try:
+        ticket = rt.ask(ctx, slow)
+        d = rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 40 * MS)
+        assert d.failure_mode is FailureMode.TIMEOUT
+        until = time.monotonic() + 2
+        while ticket.future is not None and time.monotonic() < until:
+            time.sleep(0.001)  # the cancelled call's callback, on the planners' loop
+        rt.cancel(ticket, "dropped")
+        assert rt.stuck_workers == 0
+    finally:
+        rt.close()
+
+
 class _Refused(Exception):
     pass
 

@@ -137,7 +137,8 @@ class Ticket(Generic[CtxT]):
     stop: StopToken
     done: Completion = field(default_factory=Completion)
     arrival: Arrival | None = None
-    future: Future[Any] | None = None
+    future: Future[Any] | None = None  # an async call's, until it ends
+    on_worker: bool = False  # a synchronous call on a worker thread (one that can get stuck)
     abandoned: bool = False
     returned: bool = False  # an abandoned call came back (its late answer is ``arrival``)
     decided: bool = False  # the abandoned call's decision has been handed to the hooks
@@ -202,7 +203,11 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             type(planner).__call__
         ):
             self._start_async(ticket, planner)
-        elif not self.pool.try_submit(lambda: self._run_sync(ticket, planner)):
+        else:
+            ticket.on_worker = True  # before the worker can see the ticket
+            if self.pool.try_submit(lambda: self._run_sync(ticket, planner)):
+                return ticket
+            ticket.on_worker = False
             ticket.arrival = Arrival(
                 ArrivalKind.TRANSPORT,
                 at_ns=now,
@@ -319,7 +324,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             future = ticket.future  # read once: the call's own callback clears it when it ends
             if future is not None:
                 future.cancel()
-            else:
+            elif ticket.on_worker:
                 with self._stuck_lock:
                     if not ticket.done.is_set():
                         ticket.abandoned = True
@@ -378,7 +383,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         with self._stuck_lock:
             if ticket.done.is_set():
                 return False
-            if ticket.future is None and not ticket.abandoned:
+            if ticket.on_worker and not ticket.abandoned:
                 ticket.abandoned = True
                 self._stuck += 1
             ticket.arrival = Arrival(
