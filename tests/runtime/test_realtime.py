@@ -116,18 +116,80 @@ def test_fast_good_answer_is_used_without_waiting(kit, ctx, good_bytes) -> None:
     assert d.accepted and d.deadline_ns - d.decided_ns > 100 * MS
 
 
-@pytest.mark.parametrize(
-    ("planner", "detail"),
-    [
-        (lambda _c, _s: 1 / 0, "ZeroDivisionError"),
-        (lambda _c, _s: {"plan": 1}, "returned dict"),
-    ],
-)
-def test_misbehaving_planner_is_a_transport_failure(kit, ctx, planner, detail: str) -> None:
-    """A planner that raises or returns the wrong type: transport, with what happened."""
-    rt = make(kit, budget_ms=150)
-    d = rt.decide_now(ctx, planner)
-    assert d.failure_mode is FailureMode.TRANSPORT and detail in d.violations[0].detail
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no message")
+
+
+def _raise(error: BaseException):
+    def planner(_ctx, _stop):
+        raise error
+
+    return planner
+
+
+def _released(_ctx, _stop) -> memoryview:
+    view = memoryview(b"{}")
+    view.release()
+    return view
+
+
+def _as_async(planner):
+    async def call(ctx, stop):
+        return planner(ctx, stop)
+
+    return call
+
+
+MISBEHAVING = [
+    (lambda _c, _s: 1 / 0, "ZeroDivisionError"),
+    (lambda _c, _s: {"plan": 1}, "returned dict"),
+    (_raise(_Unprintable()), "raised _Unprintable that could not be read (ValueError)"),
+    (_raise(RetryLater("busy", retry_after_s=float("inf"))), "RetryLater: busy"),
+    (_raise(RetryLater("busy", retry_after_s=float("nan"))), "RetryLater: busy"),
+    (_released, "returned a result that could not be read"),
+]
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+@pytest.mark.parametrize(("planner", "detail"), MISBEHAVING)
+def test_misbehaving_planner_is_a_transport_failure(
+    kit, ctx, good_bytes, planner, detail: str, run: str
+) -> None:
+    """A planner that raises (even an error whose message raises, or a Retry-After of infinity)
+    or returns what cannot be read: transport, with what happened, at once; the worker lives on
+    and no worker is counted stuck. Caught before: such a planner killed its worker thread, and
+    the decision waited to the cut-off and counted a stuck worker nothing would give back."""
+    rt = make(kit, budget_ms=150, workers=1)
+    try:
+        d = rt.decide_now(ctx, planner if run == "sync" else _as_async(planner))
+        assert d.failure_mode is FailureMode.TRANSPORT and detail in d.violations[0].detail
+        assert d.deadline_ns - d.decided_ns > 100 * MS  # not a timeout in disguise
+        rt.guard.reset("the next call must reach the model")  # a Retry-After is honoured
+        assert rt.decide_now(ctx, lambda _c, _s: good_bytes).accepted  # the one worker lives
+        assert rt.stuck_workers == 0
+    finally:
+        rt.close()
+
+
+def test_deciding_a_timed_out_call_twice_counts_its_worker_stuck_once(kit, ctx) -> None:
+    """A caller that decides the same ticket twice (a misuse) does not count its worker twice."""
+    release = threading.Event()
+
+    def blocked(_ctx, _stop) -> bytes:
+        release.wait(5)
+        return b""
+
+    rt = make(kit, budget_ms=40, breaker=NO_BREAKER)
+    ticket = rt.ask(ctx, blocked)
+    for _ in range(2):
+        rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 40 * MS)
+    assert rt.stuck_workers == 1
+    release.set()
+    until = time.monotonic() + 2
+    while rt.stuck_workers and time.monotonic() < until:
+        time.sleep(0.001)  # the worker's own thread gives it back (real threads)
+    assert rt.stuck_workers == 0
 
 
 def test_async_planner_is_cancelled_at_the_cutoff(kit, ctx) -> None:
@@ -275,9 +337,10 @@ def test_a_late_answer_is_never_used_for_a_later_decision(kit, ctx, good_bytes) 
 
 def test_a_flood_of_output_is_refused_on_time(kit, ctx) -> None:
     """A planner that returns 64 MiB: oversize, a fallback, on time."""
+    flood = b"[" * (64 * 2**20)  # made before: making it is not the planner's time under test
     rt = make(kit, budget_ms=150, breaker=NO_BREAKER)
     try:
-        d = rt.decide_now(ctx, lambda _c, _s: b"[" * (64 * 2**20))
+        d = rt.decide_now(ctx, lambda _c, _s: flood)
         assert d.failure_mode is FailureMode.OVERSIZE and d.on_time and d.source == "stepper"
     finally:
         rt.close()

@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
+import math
 import queue
 import sys
 import threading
@@ -49,6 +51,10 @@ from plansentry.runtime.planner import Planner, RetryLater, StopToken
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
+log = logging.getLogger(__name__)
+#: The longest ``Retry-After`` an arrival carries (the decider caps it again, at the breaker's
+#: longest cool-down): an infinite one from a planner is a wait this long.
+_RETRY_CAP_S = 1e9
 
 
 @final
@@ -90,6 +96,8 @@ class WorkerPool:
             job = self._jobs.get()
             try:
                 job()
+            except BaseException:  # a job must not take its worker thread with it
+                log.exception("planner worker job raised")
             finally:
                 del job  # an idle worker must not keep its last call's ticket alive
                 with self._lock:
@@ -218,32 +226,52 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         return ticket
 
     def _arrive(self, ticket: Ticket[CtxT], result: Any, error: BaseException | None) -> None:
+        """Record what the call gave (an output, or why there is none) and mark the ticket done,
+        whatever the planner handed back: an error whose message raises, a released buffer."""
         at = self.clock.now_ns()
+        try:
+            arrival = self._arrival(ticket, at, result, error)
+        except Exception as exc:
+            what = f"raised {type(error).__name__}" if error is not None else "returned a result"
+            arrival = Arrival(
+                ArrivalKind.TRANSPORT,
+                at_ns=at,
+                detail=f"planner {what} that could not be read ({type(exc).__name__})",
+                asked_version=ticket.version,
+            )
+        if error is not None:
+            _drop_tracebacks(error)
+        ticket.arrival = arrival
+        ticket.done.set()
+
+    def _arrival(
+        self, ticket: Ticket[CtxT], at: int, result: Any, error: BaseException | None
+    ) -> Arrival:
         if error is not None:
             retry = error.retry_after_s if isinstance(error, RetryLater) else None
-            arrival = Arrival(
+            if retry is not None and math.isnan(retry):
+                retry = None
+            return Arrival(
                 ArrivalKind.TRANSPORT,
                 at_ns=at,
                 detail=f"planner raised {type(error).__name__}: {error}"[:500],
                 asked_version=ticket.version,
-                retry_after_ns=None if retry is None else at + int(max(0.0, retry) * 1e9),
+                retry_after_ns=None
+                if retry is None
+                else at + int(min(max(0.0, retry), _RETRY_CAP_S) * 1e9),
             )
-            _drop_tracebacks(error)
-        elif isinstance(result, (bytes, bytearray, memoryview)):
+        if isinstance(result, (bytes, bytearray, memoryview)):
             raw = bytes(result)
-            arrival = Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
-        elif isinstance(result, str):
+            return Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
+        if isinstance(result, str):
             raw = result.encode("utf-8", "surrogatepass")
-            arrival = Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
-        else:
-            arrival = Arrival(
-                ArrivalKind.TRANSPORT,
-                at_ns=at,
-                detail=f"planner returned {type(result).__name__}, not bytes or str",
-                asked_version=ticket.version,
-            )
-        ticket.arrival = arrival
-        ticket.done.set()
+            return Arrival.output(raw[: self._max_text], at, ticket.version, len(raw))
+        return Arrival(
+            ArrivalKind.TRANSPORT,
+            at_ns=at,
+            detail=f"planner returned {type(result).__name__}, not bytes or str",
+            asked_version=ticket.version,
+        )
 
     def _run_sync(self, ticket: Ticket[CtxT], planner: Planner[CtxT]) -> None:
         try:
@@ -286,12 +314,15 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         ticket.future = fut
 
         def done(f: Future[Any]) -> None:
-            if not f.cancelled():  # cancelled: abandoned at the deadline, the decision is taken
-                error = f.exception()
-                self._arrive(ticket, None if error else f.result(), error)
-            # The call is over: without this, ticket -> future -> this callback -> ticket is a
-            # reference cycle, and every ticket waits for the cyclic collector (_drop_tracebacks).
-            ticket.future = None
+            try:
+                if not f.cancelled():  # cancelled: abandoned at the cut-off, the decision taken
+                    error = f.exception()
+                    self._arrive(ticket, None if error else f.result(), error)
+            finally:
+                # The call is over: without this, ticket -> future -> this callback -> ticket is
+                # a reference cycle, and every ticket waits for the cyclic collector
+                # (_drop_tracebacks says what that cost).
+                ticket.future = None
 
         fut.add_done_callback(done)
 
@@ -326,7 +357,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
                 future.cancel()
             elif ticket.on_worker:
                 with self._stuck_lock:
-                    if not ticket.done.is_set():
+                    if not ticket.done.is_set() and not ticket.abandoned:  # counted once
                         ticket.abandoned = True
                         self._stuck += 1
             arrival = Arrival(
