@@ -25,6 +25,36 @@ def rt(kit):
     runtime.close()
 
 
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_an_answer_after_the_cancel_does_not_replace_it(rt, ctx, good_bytes, run) -> None:
+    """The cancel is what the ticket ends with: the call's own answer, returned when it sees its
+    stop token, does not overwrite it, whenever the decide reads it. Caught before (CI, a loaded
+    machine): the stopped call's empty answer replaced the cancel, and the decision judged an
+    empty output and blamed the model."""
+    answered = threading.Event()
+
+    def held(_ctx, stop: StopToken) -> bytes:
+        stop.wait(5)
+        answered.set()
+        return good_bytes
+
+    async def held_async(_ctx, stop: StopToken) -> bytes:
+        while not stop.stopped:
+            await asyncio.sleep(0.001)
+        answered.set()
+        return good_bytes
+
+    ticket = rt.ask(ctx, held if run == "sync" else held_async)
+    rt.cancel(ticket, "the caller went away")
+    assert answered.wait(2)
+    until = time.monotonic() + 2
+    while (rt.pool.busy or ticket.future is not None) and time.monotonic() < until:
+        time.sleep(0.001)  # the call's thread has handed back whatever it had
+    d = rt.decide(ticket, deadline_ns=time.monotonic_ns() + 2_000 * MS)
+    assert not d.consulted and d.skipped == "cancelled: the caller went away", d
+    assert rt.guard.state.breaker.phase is BreakerPhase.CLOSED
+
+
 def test_cancel_wakes_a_waiting_decide_and_records_no_model_failure(rt, ctx) -> None:
     """decide() waiting on a 2 s budget returns within 0.5 s of cancel(); the model is recorded
     as not consulted (cancelled), so the breaker does not count it."""

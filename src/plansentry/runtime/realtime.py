@@ -241,8 +241,11 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             )
         if error is not None:
             _drop_tracebacks(error)
-        ticket.arrival = arrival
-        ticket.done.set()
+        with self._stuck_lock:
+            if ticket.done.is_set():  # cancelled first: the cancel is what the ticket ends with
+                return
+            ticket.arrival = arrival
+            ticket.done.set()
 
     def _arrival(
         self, ticket: Ticket[CtxT], at: int, result: Any, error: BaseException | None
