@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 #: CI runs the suite with CI=true: what may skip on a developer's clone must fail there.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -37,4 +39,16 @@ def run_cli(args: list[str], stdin: str = "", timeout_s: float = 120) -> tuple[i
     return proc.returncode, proc.stdout, proc.stderr
 
 
-__all__ = ["FMLI_ROW_KEYS", "IN_CI", "run_cli"]
+def eventually(condition: Callable[[], object], timeout_s: float = 2.0) -> bool:
+    """Poll ``condition`` every millisecond until it holds or ``timeout_s`` passes; whether it
+    held. For what another real thread does just after the call under test returns (not a
+    unit-test wait: the caller asserts what it needs afterwards)."""
+    until = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+__all__ = ["FMLI_ROW_KEYS", "IN_CI", "eventually", "run_cli"]

@@ -12,6 +12,7 @@ import weakref
 
 import pytest
 
+from helpers import eventually
 from plansentry.core.breaker import BreakerConfig
 from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode
@@ -186,9 +187,7 @@ def test_deciding_a_timed_out_call_twice_counts_its_worker_stuck_once(kit, ctx) 
         rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 40 * MS)
     assert rt.stuck_workers == 1
     release.set()
-    until = time.monotonic() + 2
-    while rt.stuck_workers and time.monotonic() < until:
-        time.sleep(0.001)  # the worker's own thread gives it back (real threads)
+    eventually(lambda: not rt.stuck_workers)  # the worker's own thread gives it back
     assert rt.stuck_workers == 0
 
 
@@ -226,9 +225,7 @@ def test_cancelling_an_async_call_after_its_timeout_holds_no_worker(kit, ctx) ->
         ticket = rt.ask(ctx, slow)
         d = rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 40 * MS)
         assert d.failure_mode is FailureMode.TIMEOUT
-        until = time.monotonic() + 2
-        while ticket.future is not None and time.monotonic() < until:
-            time.sleep(0.001)  # the cancelled call's callback, on the planners' loop
+        eventually(lambda: ticket.future is None)  # the cancelled call's callback, on its loop
         rt.cancel(ticket, "dropped")
         assert rt.stuck_workers == 0
     finally:
@@ -270,9 +267,8 @@ def test_a_decided_ticket_is_freed_without_the_cyclic_collector(kit, ctx, good_b
     try:
         ticket = rt.ask(held, planner)
         rt.decide(ticket, deadline_ns=rt.clock.now_ns() + 150 * MS)
-        until = time.monotonic() + 2
-        while (ticket.future is not None or rt.pool.busy) and time.monotonic() < until:
-            time.sleep(0.001)  # the call's own thread lets go of it just after the decision
+        # the call's own thread lets go of it just after the decision
+        eventually(lambda t=ticket: t.future is None and not rt.pool.busy)
         gone = weakref.ref(held)
         del ticket, held
         assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from helpers import eventually
 from plansentry.core.breaker import BreakerConfig, BreakerPhase
 from plansentry.runtime.clock import FakeClock
 from plansentry.runtime.planner import StopToken
@@ -47,9 +48,7 @@ def test_an_answer_after_the_cancel_does_not_replace_it(rt, ctx, good_bytes, run
     ticket = rt.ask(ctx, held if run == "sync" else held_async)
     rt.cancel(ticket, "the caller went away")
     assert answered.wait(2)
-    until = time.monotonic() + 2
-    while (rt.pool.busy or ticket.future is not None) and time.monotonic() < until:
-        time.sleep(0.001)  # the call's thread has handed back whatever it had
+    eventually(lambda: ticket.future is None and not rt.pool.busy)  # the call has let go
     d = rt.decide(ticket, deadline_ns=time.monotonic_ns() + 2_000 * MS)
     assert not d.consulted and d.skipped == "cancelled: the caller went away", d
     assert rt.guard.state.breaker.phase is BreakerPhase.CLOSED
