@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from plansentry import _native
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.testing.toy import ToyContext, ToyPlan, toy_kit
 
@@ -46,3 +47,15 @@ def good_bytes(kit, good_plan) -> bytes:
     import msgspec
 
     return msgspec.json.encode(kit.codec.plan_to_json(good_plan))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests that patch the core's modules see nothing of it when it is compiled (compiled modules
+    call one another directly): in a compiled session they run in the pure-Python session that
+    tests/test_native.py starts, and are skipped here saying so."""
+    if _native.BUILD != "compiled":
+        return
+    moved = pytest.mark.skip(reason="run on the pure build by tests/test_native.py")
+    for item in items:
+        if item.get_closest_marker("pure_core") is not None:
+            item.add_marker(moved)

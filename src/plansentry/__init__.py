@@ -13,6 +13,8 @@ or :class:`VirtualRuntime` (latency as data). :class:`AuditLog` records every de
 write a kit; ``plansentry.domains.warehouse`` is the reference one.
 """
 
+# First: which build of the compiled modules this process imports (plansentry._native).
+from plansentry import _native  # noqa: F401  # isort: skip
 from plansentry.core.breaker import BreakerConfig
 from plansentry.core.decision import (
     Arrival,

@@ -92,6 +92,7 @@ def test_the_one_robot_trace_of_finding_2_stays_within_the_probe_bound() -> None
     assert (world.gs.breaker.probes_ok, world.gs.breaker.probes_out) == (1, 1)
 
 
+@pytest.mark.pure_core
 def test_overlapping_asks_past_the_probe_bound_are_found_when_the_fix_is_undone(
     monkeypatch,
 ) -> None:
@@ -116,6 +117,7 @@ def _found(result: CheckResult, name: str):
     return c
 
 
+@pytest.mark.pure_core
 def test_a_missing_transition_is_found_with_its_trace(monkeypatch) -> None:
     """A pair dropped from the table raises KeyError at some reachable input: found, replayed."""
     pair = (State.DEGRADED, Event.RECOVERED)
@@ -128,6 +130,7 @@ def test_a_missing_transition_is_found_with_its_trace(monkeypatch) -> None:
         replay(_model(), c.trace)
 
 
+@pytest.mark.pure_core
 def test_an_uncapped_backoff_is_found(monkeypatch) -> None:
     """A breaker whose back-off ignores max_cooldown_s breaks the cool-down cap."""
 
@@ -142,6 +145,7 @@ def test_an_uncapped_backoff_is_found(monkeypatch) -> None:
     assert not c.spurious and replay(_model(), c.trace)[-1].world.gs.breaker.cooldown_ns > 2 * S
 
 
+@pytest.mark.pure_core
 def test_a_cooldown_ending_1_ns_early_is_found(monkeypatch) -> None:
     """A threshold off by one nanosecond lets the model be asked during the cool-down."""
     monkeypatch.setattr(
@@ -154,6 +158,7 @@ def test_a_cooldown_ending_1_ns_early_is_found(monkeypatch) -> None:
     assert not c.spurious and "1 ns before the cool-down ends" in c.message
 
 
+@pytest.mark.pure_core
 def test_an_ignored_retry_after_is_found(monkeypatch) -> None:
     """A guard that forgets not_before_ns asks the model before its server's Retry-After."""
     real = dec.skip_reason
@@ -165,6 +170,7 @@ def test_an_ignored_retry_after_is_found(monkeypatch) -> None:
     assert not c.spurious and "before its server's Retry-After" in c.message
 
 
+@pytest.mark.pure_core
 def test_the_safe_hold_while_probing_bug_is_found_when_the_fix_is_undone(monkeypatch) -> None:
     """Undo the fix (a safe hold while probing keeps the breaker half-open): the check finds the
     KeyError, with a concrete trace through PROBING and SAFE_HOLD to BYPASS."""
@@ -259,4 +265,4 @@ def test_the_check_explores_the_table_the_diagram_draws() -> None:
     """`plansentry fsm --mermaid` draws TRANSITIONS, the table every decision goes through."""
     edges = [line.strip() for line in fsm.mermaid().splitlines()[2:]]
     assert edges == [f"{s.value} --> {t.value}: {e.value}" for (s, e), t in TRANSITIONS.items()]
-    assert dec.fire is fsm.fire
+    assert dec.next_state is fsm.next_state  # which reads TRANSITIONS, as fsm.fire does

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import final
+
+from mypy_extensions import mypyc_attr
 
 from plansentry.core.errors import ConfigError
 
@@ -38,6 +40,7 @@ class BreakerPhase(enum.Enum):
 
 
 @final
+@mypyc_attr(native_class=False)  # settings: checked in Python, whatever types they are given
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BreakerConfig:
     """Thresholds of the breaker; units are in the names. Invalid values raise at construction."""
@@ -80,7 +83,7 @@ class BreakerConfig:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class BreakerState:
     """Where the breaker is. ``recent`` holds the last ``window`` calls as (failed, slow) pairs.
 
@@ -90,13 +93,31 @@ class BreakerState:
     slot taken in one half-open period and still out counts against the next.
     """
 
-    phase: BreakerPhase = BreakerPhase.CLOSED
-    consecutive: int = 0
-    recent: tuple[tuple[bool, bool], ...] = ()
-    open_until_ns: int = 0
-    cooldown_ns: int = 0
-    probes_ok: int = 0
-    probes_out: int = 0
+    phase: BreakerPhase
+    consecutive: int
+    recent: tuple[tuple[bool, bool], ...]
+    open_until_ns: int
+    cooldown_ns: int
+    probes_ok: int
+    probes_out: int
+
+    def __init__(
+        self,
+        phase: BreakerPhase = BreakerPhase.CLOSED,
+        consecutive: int = 0,
+        recent: tuple[tuple[bool, bool], ...] = (),
+        open_until_ns: int = 0,
+        cooldown_ns: int = 0,
+        probes_ok: int = 0,
+        probes_out: int = 0,
+    ) -> None:
+        object.__setattr__(self, "phase", phase)
+        object.__setattr__(self, "consecutive", consecutive)
+        object.__setattr__(self, "recent", recent)
+        object.__setattr__(self, "open_until_ns", open_until_ns)
+        object.__setattr__(self, "cooldown_ns", cooldown_ns)
+        object.__setattr__(self, "probes_ok", probes_ok)
+        object.__setattr__(self, "probes_out", probes_out)
 
 
 def _open(cfg: BreakerConfig, state: BreakerState, now_ns: int, backoff: bool) -> BreakerState:
@@ -133,7 +154,13 @@ def record(
         ok = state.probes_ok + 1
         if ok >= cfg.probes:
             return BreakerState(probes_out=state.probes_out), None
-        return replace(state, probes_ok=ok), None
+        s = state
+        return (
+            BreakerState(
+                s.phase, s.consecutive, s.recent, s.open_until_ns, s.cooldown_ns, ok, s.probes_out
+            ),
+            None,
+        )
     if state.phase is BreakerPhase.OPEN:
         return state, None  # a late answer from before the trip: the breaker already decided
     recent = (*state.recent, (failed, slow))[-cfg.window :]
@@ -167,13 +194,25 @@ def cooldown_elapsed(state: BreakerState, now_ns: int) -> bool:
 
 
 def start_probing(state: BreakerState) -> BreakerState:
-    return replace(state, phase=BreakerPhase.HALF_OPEN, probes_ok=0)
+    s = state
+    return BreakerState(
+        BreakerPhase.HALF_OPEN,
+        s.consecutive,
+        s.recent,
+        s.open_until_ns,
+        s.cooldown_ns,
+        0,
+        s.probes_out,
+    )
 
 
 def stop_probing(state: BreakerState) -> BreakerState:
     """Back to open, its cool-down still over, when probing stops without a verdict: the next call
     let through starts probing again (with no probe counted)."""
-    return replace(state, phase=BreakerPhase.OPEN, probes_ok=0)
+    s = state
+    return BreakerState(
+        BreakerPhase.OPEN, s.consecutive, s.recent, s.open_until_ns, s.cooldown_ns, 0, s.probes_out
+    )
 
 
 def probe_slot_free(cfg: BreakerConfig, state: BreakerState) -> bool:
@@ -185,9 +224,15 @@ def probe_slot_free(cfg: BreakerConfig, state: BreakerState) -> bool:
 def take_probe(state: BreakerState) -> BreakerState:
     """A call let through while the breaker is not closed: it holds a probe slot until
     :func:`give_back_probe`."""
-    return replace(state, probes_out=state.probes_out + 1)
+    return _with_probes_out(state, state.probes_out + 1)
 
 
 def give_back_probe(state: BreakerState) -> BreakerState:
     """The slot of a probe call that was decided or given up (never below zero)."""
-    return replace(state, probes_out=max(0, state.probes_out - 1))
+    return _with_probes_out(state, max(0, state.probes_out - 1))
+
+
+def _with_probes_out(s: BreakerState, probes_out: int) -> BreakerState:
+    return BreakerState(
+        s.phase, s.consecutive, s.recent, s.open_until_ns, s.cooldown_ns, s.probes_ok, probes_out
+    )

@@ -16,8 +16,10 @@ good, so the time left after the cut-off always covers the gate and the hand-ove
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar, final
+
+from mypy_extensions import mypyc_attr
 
 from plansentry.core import breaker as brk
 from plansentry.core.breaker import BreakerConfig, BreakerPhase, BreakerState
@@ -25,19 +27,23 @@ from plansentry.core.decision import (
     SOURCE_LLM,
     SOURCE_REPAIRED,
     SOURCE_SAFE_MOVE,
+    Arrival,
     ArrivalKind,
     Decision,
     DecisionInput,
+    FallbackOutcome,
     SafeMove,
 )
 from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode, Violation
-from plansentry.core.fsm import Event, State, Transition, fire
+from plansentry.core.fsm import Event, State, Transition, next_state
+from plansentry.core.gate import Verdict
 
 PlanT = TypeVar("PlanT")
 
 
 @final
+@mypyc_attr(native_class=False)  # a setting: checked in Python, whatever types it is given
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeciderConfig:
     """Policy of the decider.
@@ -66,26 +72,49 @@ class DeciderConfig:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class GuardState:
     """The decider's whole memory: state-machine state, breaker, the good-decision streak, and the
     instant before which the model's server asked not to be called again (``not_before_ns``)."""
 
-    state: State = State.NOMINAL
-    breaker: BreakerState = field(default_factory=BreakerState)
-    good_streak: int = 0
-    not_before_ns: int | None = None
+    state: State
+    breaker: BreakerState
+    good_streak: int
+    not_before_ns: int | None
+
+    def __init__(
+        self,
+        state: State = State.NOMINAL,
+        breaker: BreakerState | None = None,
+        good_streak: int = 0,
+        not_before_ns: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "breaker", _CLOSED if breaker is None else breaker)
+        object.__setattr__(self, "good_streak", good_streak)
+        object.__setattr__(self, "not_before_ns", not_before_ns)
+
+
+#: A new breaker: every ``GuardState()`` starts from it (frozen, so one is enough).
+_CLOSED = BreakerState()
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Asked:
     """What :func:`ask` decided. ``skipped``: why the model is not asked (empty: it is asked).
     ``probe_slot``: the call holds one of the breaker's probe slots, given back by its decision
     (``DecisionInput.probe_slot``) or, if it is given up undecided, by :func:`release`."""
 
-    skipped: str = ""
-    probe_slot: bool = False
+    skipped: str
+    probe_slot: bool
+
+    def __init__(self, skipped: str = "", probe_slot: bool = False) -> None:
+        object.__setattr__(self, "skipped", skipped)
+        object.__setattr__(self, "probe_slot", probe_slot)
+
+
+_ASK = Asked()
 
 
 def ask(cfg: DeciderConfig, state: GuardState, now_ns: int) -> tuple[Asked, GuardState]:
@@ -101,14 +130,18 @@ def ask(cfg: DeciderConfig, state: GuardState, now_ns: int) -> tuple[Asked, Guar
     if reason:
         return Asked(reason), state
     if state.breaker.phase is BreakerPhase.CLOSED:
-        return Asked(), state
-    return Asked(probe_slot=True), replace(state, breaker=brk.take_probe(state.breaker))
+        return _ASK, state
+    taken = brk.take_probe(state.breaker)
+    return Asked(probe_slot=True), GuardState(
+        state.state, taken, state.good_streak, state.not_before_ns
+    )
 
 
 def release(state: GuardState) -> GuardState:
     """``state`` with one probe slot given back: a request that took one (:attr:`Asked.probe_slot`)
     was given up without a decision (the runtime cancelled it and nobody will decide it)."""
-    return replace(state, breaker=brk.give_back_probe(state.breaker))
+    given = brk.give_back_probe(state.breaker)
+    return GuardState(state.state, given, state.good_streak, state.not_before_ns)
 
 
 def consult(state: GuardState, now_ns: int, cfg: DeciderConfig | None = None) -> bool:
@@ -144,12 +177,13 @@ def skip_reason(state: GuardState, now_ns: int, cfg: DeciderConfig | None = None
 
 
 @final
-@dataclass(slots=True)
 class _Step:
     """Accumulates transitions while one decision is worked out."""
 
-    gs: GuardState
-    transitions: list[Transition] = field(default_factory=list)
+    def __init__(self, gs: GuardState, traced: bool) -> None:
+        self.gs = gs
+        self.traced = traced
+        self.transitions: list[Transition] = []
 
     def go(
         self,
@@ -160,10 +194,11 @@ class _Step:
         good_streak: int | None = None,
     ) -> None:
         gs = self.gs
-        t = fire(gs.state, event, reason)
-        self.transitions.append(t)
+        target = next_state(gs.state, event)
+        if self.traced or target is not gs.state:  # a decision records changes of state only
+            self.transitions.append(Transition(gs.state, target, event, reason))
         self.gs = GuardState(
-            t.target,
+            target,
             gs.breaker if breaker is None else breaker,
             gs.good_streak if good_streak is None else good_streak,
             gs.not_before_ns,
@@ -171,9 +206,8 @@ class _Step:
 
 
 def _judge_model(
-    inp: DecisionInput[PlanT], cutoff_ns: int
+    seq: int, arrival: Arrival, verdict: Verdict[PlanT] | None, cutoff_ns: int
 ) -> tuple[FailureMode | None, tuple[Violation, ...], PlanT | None, tuple[str, ...]]:
-    arrival = inp.arrival
     late = arrival.at_ns is not None and arrival.at_ns > cutoff_ns
     if arrival.kind is ArrivalKind.TIMEOUT or (arrival.kind is ArrivalKind.OUTPUT and late):
         detail = arrival.detail or "no output by the cut-off"
@@ -181,11 +215,8 @@ def _judge_model(
     if arrival.kind is ArrivalKind.TRANSPORT:
         violation = Violation("transport", FailureMode.TRANSPORT, arrival.detail or "call failed")
         return FailureMode.TRANSPORT, (violation,), None, ()
-    verdict = inp.verdict
     if verdict is None:
-        raise ValueError(
-            f"decision {inp.seq}: output arrived in time but no gate verdict was given"
-        )
+        raise ValueError(f"decision {seq}: output arrived in time but no gate verdict was given")
     return verdict.mode, verdict.violations, verdict.plan, verdict.repairs
 
 
@@ -223,16 +254,17 @@ def _account_model(
         step.go(Event.MODEL_OK, "plan accepted", breaker=breaker, good_streak=streak)
 
 
-def _hold_off(cfg: DeciderConfig, step: _Step, inp: DecisionInput[PlanT]) -> None:
+def _hold_off(cfg: DeciderConfig, step: _Step, arrival: Arrival, decided_ns: int) -> None:
     """A failed call whose server said when to ask again: no model call before then (at most the
     breaker's longest cool-down away, whatever the server says)."""
-    until = inp.arrival.retry_after_ns
-    if until is None or inp.arrival.kind is not ArrivalKind.TRANSPORT:
+    until = arrival.retry_after_ns
+    if until is None or arrival.kind is not ArrivalKind.TRANSPORT:
         return
-    cap = inp.decided_ns + int(cfg.breaker.max_cooldown_s * 1_000_000_000)
+    cap = decided_ns + int(cfg.breaker.max_cooldown_s * 1_000_000_000)
     until = min(until, cap)
-    if step.gs.not_before_ns is None or until > step.gs.not_before_ns:
-        step.gs = replace(step.gs, not_before_ns=until)
+    gs = step.gs
+    if gs.not_before_ns is None or until > gs.not_before_ns:
+        step.gs = GuardState(gs.state, gs.breaker, gs.good_streak, until)
 
 
 def _why(mode: FailureMode | None, violations: tuple[Violation, ...]) -> str:
@@ -249,7 +281,7 @@ def decide(
     Never raises for any gate verdict or arrival; raises :class:`ValueError` only for an input that
     breaks the runtime's contract (an in-time output with no verdict).
     """
-    decision, nxt, _ = decide_traced(cfg, state, inp)
+    decision, nxt, _ = _decide(cfg, state, *_fields(inp), False)
     return decision, nxt
 
 
@@ -259,10 +291,95 @@ def decide_traced(
     """:func:`decide`, also returning every transition fired, self-loops included (the decision
     records only the changes of state): what a model check needs to say which (state, event) pairs
     of the table it reached."""
-    step = _Step(release(state) if inp.probe_slot else state)
-    now = inp.decided_ns
-    cutoff_ns = inp.deadline_ns - cfg.reserve_ns
-    consulted = inp.arrival.kind is not ArrivalKind.NOT_ASKED
+    return _decide(cfg, state, *_fields(inp), True)
+
+
+def decide_with(
+    cfg: DeciderConfig,
+    state: GuardState,
+    seq: int,
+    request_id: str,
+    asked_ns: int | None,
+    deadline_ns: int,
+    decided_ns: int,
+    arrival: Arrival,
+    verdict: Verdict[PlanT] | None,
+    gate_ns: int,
+    fallbacks: tuple[FallbackOutcome[PlanT], ...],
+    stuck_workers: int = 0,
+    probe_slot: bool = False,
+) -> tuple[Decision[PlanT], GuardState]:
+    """:func:`decide` on the fields of a :class:`DecisionInput`, in its order, without building
+    one: what the guard calls for every decision."""
+    decision, nxt, _ = _decide(
+        cfg,
+        state,
+        seq,
+        request_id,
+        asked_ns,
+        deadline_ns,
+        decided_ns,
+        arrival,
+        verdict,
+        gate_ns,
+        fallbacks,
+        stuck_workers,
+        probe_slot,
+        False,
+    )
+    return decision, nxt
+
+
+def _fields(
+    inp: DecisionInput[PlanT],
+) -> tuple[
+    int,
+    str,
+    int | None,
+    int,
+    int,
+    Arrival,
+    Verdict[PlanT] | None,
+    int,
+    tuple[FallbackOutcome[PlanT], ...],
+    int,
+    bool,
+]:
+    return (
+        inp.seq,
+        inp.request_id,
+        inp.asked_ns,
+        inp.deadline_ns,
+        inp.decided_ns,
+        inp.arrival,
+        inp.verdict,
+        inp.gate_ns,
+        inp.fallbacks,
+        inp.stuck_workers,
+        inp.probe_slot,
+    )
+
+
+def _decide(
+    cfg: DeciderConfig,
+    state: GuardState,
+    seq: int,
+    request_id: str,
+    asked_ns: int | None,
+    deadline_ns: int,
+    decided_ns: int,
+    arrival: Arrival,
+    verdict: Verdict[PlanT] | None,
+    gate_ns: int,
+    fallbacks: tuple[FallbackOutcome[PlanT], ...],
+    stuck_workers: int,
+    probe_slot: bool,
+    traced: bool,
+) -> tuple[Decision[PlanT], GuardState, tuple[Transition, ...]]:
+    step = _Step(release(state) if probe_slot else state, traced)
+    now = decided_ns
+    cutoff_ns = deadline_ns - cfg.reserve_ns
+    consulted = arrival.kind is not ArrivalKind.NOT_ASKED
     mode: FailureMode | None = None
     violations: tuple[Violation, ...] = ()
     repairs: tuple[str, ...] = ()
@@ -271,8 +388,8 @@ def decide_traced(
 
     shadow = False
     if consulted:
-        _hold_off(cfg, step, inp)
-        judged = _judge_model(inp, cutoff_ns)
+        _hold_off(cfg, step, arrival, decided_ns)
+        judged = _judge_model(seq, arrival, verdict, cutoff_ns)
         mode, violations, plan, repairs = judged
         gs = step.gs
         if gs.state is State.BYPASS and brk.cooldown_elapsed(gs.breaker, now):
@@ -289,29 +406,26 @@ def decide_traced(
         else:
             if plan is not None:
                 source = SOURCE_REPAIRED if repairs else SOURCE_LLM
-            arrived = inp.arrival.at_ns if inp.arrival.at_ns is not None else cutoff_ns
-            asked = inp.asked_ns if inp.asked_ns is not None else arrived
+            arrived = arrival.at_ns if arrival.at_ns is not None else cutoff_ns
+            asked = asked_ns if asked_ns is not None else arrived
             slow = (arrived - asked) > cfg.breaker.slow_call_ms * 1e6
             _account_model(cfg, step, now, mode is not None, slow, _why(mode, violations))
 
-    if (
-        inp.stuck_workers >= cfg.max_stuck_workers
-        and step.gs.breaker.phase is not BreakerPhase.OPEN
-    ):
+    if stuck_workers >= cfg.max_stuck_workers and step.gs.breaker.phase is not BreakerPhase.OPEN:
         opened = brk.force_open(cfg.breaker, step.gs.breaker, now)
-        reason = f"{inp.stuck_workers} stuck planner workers"
+        reason = f"{stuck_workers} stuck planner workers"
         if step.gs.state in (State.NOMINAL, State.DEGRADED, State.PROBING, State.SAFE_HOLD):
             step.go(Event.BREAKER_OPENED, reason, breaker=opened, good_streak=0)
 
     if plan is None:
-        for fallback in inp.fallbacks:
+        for fallback in fallbacks:
             if fallback.usable:
                 plan, source = fallback.plan, fallback.name
                 break
 
     chosen: PlanT | SafeMove
     if plan is None:
-        chain = "; ".join(f"{f.name}: {f.detail or 'no plan'}" for f in inp.fallbacks)
+        chain = "; ".join(f"{f.name}: {f.detail or 'no plan'}" for f in fallbacks)
         chosen = SafeMove(chain or "no fallbacks", cfg.safe_action)
         breaker = step.gs.breaker
         if breaker.phase is BreakerPhase.HALF_OPEN:
@@ -326,25 +440,26 @@ def decide_traced(
             event = Event.RESTORED_TRUSTED if trusted else Event.RESTORED_UNTRUSTED
             step.go(event, f"valid plan from {source}")
 
+    fired = tuple(step.transitions)
     decision = Decision(
-        seq=inp.seq,
-        request_id=inp.request_id,
-        source=source,
-        plan=chosen,
-        failure_mode=mode,
-        violations=violations,
-        repairs=repairs,
-        asked_ns=inp.asked_ns,
-        arrival_ns=inp.arrival.at_ns,
-        cutoff_ns=cutoff_ns,
-        deadline_ns=inp.deadline_ns,
-        decided_ns=inp.decided_ns,
-        gate_ns=inp.gate_ns,
-        state_before=state.state,
-        state_after=step.gs.state,
-        transitions=tuple(t for t in step.transitions if t.source is not t.target),
-        consulted=consulted,
-        shadow=shadow,
-        skipped="" if consulted else (inp.arrival.detail or "not asked"),
+        seq,
+        request_id,
+        source,
+        chosen,
+        mode,
+        violations,
+        repairs,
+        asked_ns,
+        arrival.at_ns,
+        cutoff_ns,
+        deadline_ns,
+        decided_ns,
+        gate_ns,
+        state.state,
+        step.gs.state,
+        tuple(t for t in fired if t.source is not t.target) if traced else fired,
+        consulted,
+        shadow,
+        "" if consulted else (arrival.detail or "not asked"),
     )
-    return decision, step.gs, tuple(step.transitions)
+    return decision, step.gs, fired

@@ -7,8 +7,10 @@ this module reads a clock.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Generic, TypeVar, final
+from dataclasses import dataclass, fields
+from typing import Any, Generic, TypeVar, final
+
+from mypy_extensions import mypyc_attr
 
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.fsm import State, Transition
@@ -33,7 +35,7 @@ class ArrivalKind(enum.Enum):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Arrival:
     """The model's answer as the runtime saw it.
 
@@ -45,32 +47,55 @@ class Arrival:
     """
 
     kind: ArrivalKind
-    text: bytes = b""
-    size_bytes: int = 0
-    at_ns: int | None = None
-    detail: str = ""
-    asked_version: str = ""
-    retry_after_ns: int | None = None
+    text: bytes
+    size_bytes: int
+    at_ns: int | None
+    detail: str
+    asked_version: str
+    retry_after_ns: int | None
 
-    @classmethod
-    def output(cls, text: bytes, at_ns: int, asked_version: str, size_bytes: int = -1) -> Arrival:
+    def __init__(
+        self,
+        kind: ArrivalKind,
+        text: bytes = b"",
+        size_bytes: int = 0,
+        at_ns: int | None = None,
+        detail: str = "",
+        asked_version: str = "",
+        retry_after_ns: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "size_bytes", size_bytes)
+        object.__setattr__(self, "at_ns", at_ns)
+        object.__setattr__(self, "detail", detail)
+        object.__setattr__(self, "asked_version", asked_version)
+        object.__setattr__(self, "retry_after_ns", retry_after_ns)
+
+    @staticmethod
+    def output(text: bytes, at_ns: int, asked_version: str, size_bytes: int = -1) -> Arrival:
         size = len(text) if size_bytes < 0 else size_bytes
-        return cls(ArrivalKind.OUTPUT, text, size, at_ns, "", asked_version)
+        return Arrival(ArrivalKind.OUTPUT, text, size, at_ns, "", asked_version)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class SafeMove:
     """The terminal fallback: the domain's safe action (``action``: a picker stops and holds, a
     drone lands where it is). It needs no plan, so it cannot fail. ``reason`` says why every plan
     before it was unusable."""
 
     reason: str
-    action: str = "hold"
+    action: str
+
+    def __init__(self, reason: str, action: str = "hold") -> None:
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "action", action)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@mypyc_attr(native_class=False)  # generic: see _slot_setters
+@dataclass(frozen=True, slots=True, init=False)
 class FallbackOutcome(Generic[PlanT]):
     """A fallback's plan and the rules it broke (a fallback plan is checked like any other).
 
@@ -81,9 +106,24 @@ class FallbackOutcome(Generic[PlanT]):
 
     name: str
     plan: PlanT | None
-    violations: tuple[Violation, ...] = ()
-    detail: str = ""
-    abandons_task: bool = False
+    violations: tuple[Violation, ...]
+    detail: str
+    abandons_task: bool
+
+    def __init__(
+        self,
+        name: str,
+        plan: PlanT | None,
+        violations: tuple[Violation, ...] = (),
+        detail: str = "",
+        abandons_task: bool = False,
+    ) -> None:
+        s = _OUTCOME_SETTERS
+        s[0](self, name)
+        s[1](self, plan)
+        s[2](self, violations)
+        s[3](self, detail)
+        s[4](self, abandons_task)
 
     @property
     def usable(self) -> bool:
@@ -91,7 +131,8 @@ class FallbackOutcome(Generic[PlanT]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@mypyc_attr(native_class=False)  # generic: see _slot_setters
+@dataclass(frozen=True, slots=True, init=False)
 class DecisionInput(Generic[PlanT]):
     """Everything the decider needs, measured by the runtime.
 
@@ -111,12 +152,40 @@ class DecisionInput(Generic[PlanT]):
     verdict: Verdict[PlanT] | None
     gate_ns: int
     fallbacks: tuple[FallbackOutcome[PlanT], ...]
-    stuck_workers: int = 0
-    probe_slot: bool = False
+    stuck_workers: int
+    probe_slot: bool
+
+    def __init__(
+        self,
+        seq: int,
+        request_id: str,
+        asked_ns: int | None,
+        deadline_ns: int,
+        decided_ns: int,
+        arrival: Arrival,
+        verdict: Verdict[PlanT] | None,
+        gate_ns: int,
+        fallbacks: tuple[FallbackOutcome[PlanT], ...],
+        stuck_workers: int = 0,
+        probe_slot: bool = False,
+    ) -> None:
+        s = _INPUT_SETTERS
+        s[0](self, seq)
+        s[1](self, request_id)
+        s[2](self, asked_ns)
+        s[3](self, deadline_ns)
+        s[4](self, decided_ns)
+        s[5](self, arrival)
+        s[6](self, verdict)
+        s[7](self, gate_ns)
+        s[8](self, fallbacks)
+        s[9](self, stuck_workers)
+        s[10](self, probe_slot)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@mypyc_attr(native_class=False)  # generic: see _slot_setters
+@dataclass(frozen=True, slots=True, init=False)
 class Decision(Generic[PlanT]):
     """The frozen record of one decision: what was chosen, why, and when."""
 
@@ -137,11 +206,54 @@ class Decision(Generic[PlanT]):
     state_after: State
     transitions: tuple[Transition, ...]
     consulted: bool
-    shadow: bool = False
-    skipped: str = ""
+    shadow: bool
+    skipped: str
 
     # ``skipped``: why the model was not consulted (the breaker, a server's Retry-After); empty
     # when it was.
+
+    def __init__(
+        self,
+        seq: int,
+        request_id: str,
+        source: str,
+        plan: PlanT | SafeMove,
+        failure_mode: FailureMode | None,
+        violations: tuple[Violation, ...],
+        repairs: tuple[str, ...],
+        asked_ns: int | None,
+        arrival_ns: int | None,
+        cutoff_ns: int,
+        deadline_ns: int,
+        decided_ns: int,
+        gate_ns: int,
+        state_before: State,
+        state_after: State,
+        transitions: tuple[Transition, ...],
+        consulted: bool,
+        shadow: bool = False,
+        skipped: str = "",
+    ) -> None:
+        s = _DECISION_SETTERS
+        s[0](self, seq)
+        s[1](self, request_id)
+        s[2](self, source)
+        s[3](self, plan)
+        s[4](self, failure_mode)
+        s[5](self, violations)
+        s[6](self, repairs)
+        s[7](self, asked_ns)
+        s[8](self, arrival_ns)
+        s[9](self, cutoff_ns)
+        s[10](self, deadline_ns)
+        s[11](self, decided_ns)
+        s[12](self, gate_ns)
+        s[13](self, state_before)
+        s[14](self, state_after)
+        s[15](self, transitions)
+        s[16](self, consulted)
+        s[17](self, shadow)
+        s[18](self, skipped)
 
     @property
     def accepted(self) -> bool:
@@ -162,3 +274,19 @@ class Decision(Generic[PlanT]):
         if self.asked_ns is None or self.arrival_ns is None:
             return None
         return self.arrival_ns - self.asked_ns
+
+
+def _slot_setters(cls: type) -> tuple[Any, ...]:
+    """The stores of a frozen, slotted record's fields, in order: what its constructor calls.
+
+    The generic records are plain Python classes in the compiled build too (mypyc compiles no
+    generic dataclass to a native class), so their constructors are written out against the
+    slots' own descriptors: a third less time than the frozen dataclass's ``object.__setattr__``
+    per field, in either build (docs/BENCHMARKS.md).
+    """
+    return tuple(vars(cls)[f.name].__set__ for f in fields(cls))
+
+
+_OUTCOME_SETTERS = _slot_setters(FallbackOutcome)
+_INPUT_SETTERS = _slot_setters(DecisionInput)
+_DECISION_SETTERS = _slot_setters(Decision)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import final
 
+from mypy_extensions import mypyc_attr
+
 from plansentry.core.errors import ConfigError
 
 
@@ -64,6 +66,7 @@ DEFAULT_BUCKETS: Mapping[FailureMode, RiskBucket] = MappingProxyType(
 
 
 @final
+@mypyc_attr(native_class=False)  # a setting
 @dataclass(frozen=True, slots=True)
 class BucketMap:
     """Risk bucket of every failure mode; defaults from :data:`DEFAULT_BUCKETS`.
@@ -96,7 +99,7 @@ class BucketMap:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Violation:
     """One rule a model output broke.
 
@@ -108,7 +111,15 @@ class Violation:
     rule: str
     mode: FailureMode
     detail: str
-    path: str = ""
+    path: str
+
+    def __init__(self, rule: str, mode: FailureMode, detail: str, path: str = "") -> None:
+        # Written out (the records' pattern, docs/ARCHITECTURE.md "The compiled core"): compiled,
+        # these stores are the object's own; interpreted, they pass the frozen __setattr__.
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "detail", detail)
+        object.__setattr__(self, "path", path)
 
     def to_json(self) -> dict[str, str]:
         out = {"rule": self.rule, "mode": self.mode.value, "detail": self.detail}

@@ -76,7 +76,7 @@ TRANSITIONS: Mapping[tuple[State, Event], State] = MappingProxyType(
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Transition:
     """One change of state (or a recorded self-loop that carries a reason), with why it happened."""
 
@@ -84,6 +84,12 @@ class Transition:
     target: State
     event: Event
     reason: str
+
+    def __init__(self, source: State, target: State, event: Event, reason: str) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "reason", reason)
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -97,6 +103,11 @@ class Transition:
 def fire(state: State, event: Event, reason: str) -> Transition:
     """The transition ``event`` causes in ``state``; ``KeyError`` if the table has none."""
     return Transition(state, TRANSITIONS[(state, event)], event, reason)
+
+
+def next_state(state: State, event: Event) -> State:
+    """The state ``event`` leads to from ``state`` (:func:`fire` without its record)."""
+    return TRANSITIONS[(state, event)]
 
 
 def mermaid() -> str:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Protocol, TypeVar, final
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from plansentry.core import strictjson
 from plansentry.core.errors import ConfigError
@@ -55,6 +56,7 @@ class Domain(Protocol[PlanT, CtxT]):
 
 
 @final
+@mypyc_attr(native_class=False)  # a setting: checked in Python, whatever types it is given
 @dataclass(frozen=True, slots=True)
 class GateConfig:
     """Limits of the gate. ``max_bytes`` and ``max_depth`` are checked before any parsing."""
@@ -71,6 +73,7 @@ class GateConfig:
 
 
 @final
+@mypyc_attr(native_class=False)  # generic (plansentry.core.decision._slot_setters)
 @dataclass(frozen=True, slots=True, init=False)
 class Verdict(Generic[PlanT]):
     """What the gate concluded about one output. ``plan`` is set exactly when ``mode`` is ``None``."""
@@ -92,22 +95,19 @@ class Verdict(Generic[PlanT]):
         # The generated __init__ of a frozen dataclass, with each store made through the slot's
         # own descriptor rather than object.__setattr__: every output's verdict is built here,
         # and this takes a third less time (docs/BENCHMARKS.md, the gate's parts).
-        _set_mode(self, mode)
-        _set_violations(self, violations)
-        _set_plan(self, plan)
-        _set_repairs(self, repairs)
-        _set_extraction(self, extraction)
+        s = _VERDICT_SETTERS
+        s[0](self, mode)
+        s[1](self, violations)
+        s[2](self, plan)
+        s[3](self, repairs)
+        s[4](self, extraction)
 
     @property
     def ok(self) -> bool:
         return self.mode is None
 
 
-_set_mode = Verdict.__dict__["mode"].__set__
-_set_violations = Verdict.__dict__["violations"].__set__
-_set_plan = Verdict.__dict__["plan"].__set__
-_set_repairs = Verdict.__dict__["repairs"].__set__
-_set_extraction = Verdict.__dict__["extraction"].__set__
+_VERDICT_SETTERS: tuple[Any, ...] = tuple(vars(Verdict)[f.name].__set__ for f in fields(Verdict))
 
 
 def _fail(mode: FailureMode, rule: str, detail: str) -> Verdict[Any]:
@@ -115,42 +115,28 @@ def _fail(mode: FailureMode, rule: str, detail: str) -> Verdict[Any]:
 
 
 @final
-@dataclass(frozen=True)
-class Gate(Generic[PlanT, CtxT]):
-    """Checks raw model output against the syntax, the schema and a domain's rules.
+class _Checker:
+    """What :class:`Gate` does, for any plan type: the gate's steps over what it keeps from its
+    domain and configuration (a class of its own, not generic, so that compiled it is native)."""
 
-    ``check(text, size_bytes, ctx, asked_version)`` never raises for any input bytes; ``size_bytes``
-    is the output's true size (a runtime may have stopped reading at ``max_bytes + 1``).
-    """
-
-    domain: Domain[PlanT, CtxT]
-    config: GateConfig = GateConfig()
-    _decoder: msgspec.json.Decoder[PlanT] = field(init=False, repr=False)
-    _encoder: msgspec.json.Encoder = field(init=False, repr=False)
-    _schema_within_depth: bool = field(init=False, repr=False)
-    _min_keys: Callable[[Any], int] = field(init=False, repr=False)
-    _reencode_keeps_keys: bool = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        plan_type = self.domain.plan_type
-        object.__setattr__(self, "_decoder", msgspec.json.Decoder(plan_type))
-        object.__setattr__(self, "_encoder", msgspec.json.Encoder())
+    def __init__(self, domain: Domain[Any, Any], config: GateConfig) -> None:
+        plan_type = domain.plan_type
+        self.domain = domain
+        self.max_bytes: int = config.max_bytes
+        self.max_depth: int = config.max_depth
+        self.repair: bool = config.repair
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(plan_type)
+        self.encoder = msgspec.json.Encoder()
         depth = schema_depth(msgspec.json.schema(plan_type))
-        object.__setattr__(
-            self, "_schema_within_depth", depth is not None and depth <= self.config.max_depth
-        )
-        object.__setattr__(self, "_min_keys", min_keys_counter(plan_type))
-        object.__setattr__(
-            self, "_reencode_keeps_keys", omits_defaults(msgspec.inspect.type_info(plan_type))
-        )
+        self.schema_within_depth = depth is not None and depth <= self.max_depth
+        self.min_keys = min_keys_counter(plan_type)
+        self.reencode_keeps_keys = omits_defaults(msgspec.inspect.type_info(plan_type))
 
-    def check(self, text: bytes, size_bytes: int, ctx: CtxT, asked_version: str) -> Verdict[PlanT]:
-        cfg = self.config
-        if size_bytes > cfg.max_bytes or len(text) > cfg.max_bytes:
+    def check(self, text: bytes, size_bytes: int, ctx: Any, asked_version: str) -> Verdict[Any]:
+        cap = self.max_bytes
+        if size_bytes > cap or len(text) > cap:
             size = max(size_bytes, len(text))
-            return _fail(
-                FailureMode.OVERSIZE, "max_bytes", f"{size} bytes > cap of {cfg.max_bytes}"
-            )
+            return _fail(FailureMode.OVERSIZE, "max_bytes", f"{size} bytes > cap of {cap}")
         if text[:1] == b"{" and text[-1:] == b"}":
             # What strictjson.extract returns for a bare object, without building its result.
             body, how = text, "bare"
@@ -161,62 +147,63 @@ class Gate(Generic[PlanT, CtxT]):
                 return _fail(mode, "extract", found.detail)
             body, how = found.text, found.how
         repairs: tuple[str, ...] = ()
-        parsed = self._parse(body)
-        if isinstance(parsed, Verdict) and parsed.mode is FailureMode.MALFORMED and cfg.repair:
+        parsed = self.parse(body)
+        if isinstance(parsed, Verdict) and parsed.mode is FailureMode.MALFORMED and self.repair:
             fixed, done = strictjson.repair(body)
             if done:
-                reparsed = self._parse(fixed)
+                reparsed = self.parse(fixed)
                 if not (isinstance(reparsed, Verdict) and reparsed.mode is FailureMode.MALFORMED):
                     parsed, repairs = reparsed, done
         if isinstance(parsed, Verdict):
             return Verdict(parsed.mode, parsed.violations, None, repairs, how)
         plan = parsed
-        stale = self.domain.check_fresh(plan, ctx, asked_version)
+        domain = self.domain
+        stale = domain.check_fresh(plan, ctx, asked_version)
         if stale:
             return Verdict(FailureMode.STALE, tuple(stale), None, repairs, how)
-        found_rules = self.domain.check_rules(plan, ctx)
+        found_rules = domain.check_rules(plan, ctx)
         if not found_rules:
             return Verdict(None, (), plan, repairs, how)
         modes = {v.mode for v in found_rules}
         mode = next((m for m in _RULE_PRECEDENCE if m in modes), found_rules[0].mode)
         return Verdict(mode, tuple(found_rules), None, repairs, how)
 
-    def _parse(self, text: bytes) -> PlanT | Verdict[PlanT]:
+    def parse(self, text: bytes) -> Any:
         """The decoded plan, or a failing verdict (``malformed`` or ``schema``)."""
         # The typed decoder refuses a value at the first level the schema does not have, so when
         # the schema is shallower than the cap it cannot be driven deeper; the untyped parse that
         # classifies failures can, and always runs behind the depth check.
-        if not self._schema_within_depth and self._too_deep(text):
-            return self._deep()
+        if not self.schema_within_depth and self.too_deep(text):
+            return self.deep()
         try:
-            plan = self._decoder.decode(text)
+            plan = self.decoder.decode(text)
         except msgspec.ValidationError as exc:
             # The typed decoder stops at the first shape mismatch without reading the rest, so the
             # syntax of the whole text decides between malformed and schema.
-            return self._syntax_failure(text) or _fail(FailureMode.SCHEMA, "schema", str(exc))
+            return self.syntax_failure(text) or _fail(FailureMode.SCHEMA, "schema", str(exc))
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
             return _fail(FailureMode.MALFORMED, "strict_json", str(exc))
-        if not self._keys_distinct(text, plan):
-            failure = self._syntax_failure(text)
+        if not self.keys_distinct(text, plan):
+            failure = self.syntax_failure(text)
             if failure is not None:
                 return failure
         return plan
 
-    def _syntax_failure(self, text: bytes) -> Verdict[PlanT] | None:
+    def syntax_failure(self, text: bytes) -> Verdict[Any] | None:
         """A ``malformed`` verdict unless all of ``text`` is strict JSON (depth checked first)."""
-        if self._too_deep(text):
-            return self._deep()
+        if self.too_deep(text):
+            return self.deep()
         syntax = strictjson.strict_error(text)
         return None if syntax is None else _fail(FailureMode.MALFORMED, "strict_json", syntax)
 
-    def _too_deep(self, text: bytes) -> bool:
-        return strictjson.depth_exceeds(text, self.config.max_depth)
+    def too_deep(self, text: bytes) -> bool:
+        return strictjson.depth_exceeds(text, self.max_depth)
 
-    def _deep(self) -> Verdict[PlanT]:
-        detail = f"nesting deeper than {self.config.max_depth}"
+    def deep(self) -> Verdict[Any]:
+        detail = f"nesting deeper than {self.max_depth}"
         return _fail(FailureMode.MALFORMED, "max_depth", detail)
 
-    def _keys_distinct(self, text: bytes, plan: PlanT) -> bool:
+    def keys_distinct(self, text: bytes, plan: Any) -> bool:
         """Cheap proof that no object in ``text`` repeats a key (``False``: could not prove it).
 
         The typed decoder keeps the last of duplicate keys. Every key of the input brings a colon,
@@ -227,11 +214,41 @@ class Gate(Generic[PlanT, CtxT]):
         that the input had no key the plan dropped.
         """
         colons = text.count(b":")
-        if colons == self._min_keys(plan):
+        if colons == self.min_keys(plan):
             return True
-        if not self._reencode_keeps_keys:
+        if not self.reencode_keeps_keys:
             return False  # re-encoding adds defaulted keys the input may not have had
-        return b"\\" not in text and colons == self._encoder.encode(plan).count(b":")
+        return b"\\" not in text and colons == self.encoder.encode(plan).count(b":")
+
+
+@final
+@mypyc_attr(native_class=False)  # generic: its work is done by a native _Checker
+@dataclass(frozen=True)
+class Gate(Generic[PlanT, CtxT]):
+    """Checks raw model output against the syntax, the schema and a domain's rules.
+
+    ``check(text, size_bytes, ctx, asked_version)`` never raises for any input bytes; ``size_bytes``
+    is the output's true size (a runtime may have stopped reading at ``max_bytes + 1``).
+    """
+
+    domain: Domain[PlanT, CtxT]
+    config: GateConfig = GateConfig()
+    _checker: _Checker = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_checker", _Checker(self.domain, self.config))
+
+    def check(self, text: bytes, size_bytes: int, ctx: CtxT, asked_version: str) -> Verdict[PlanT]:
+        verdict: Verdict[PlanT] = self._checker.check(text, size_bytes, ctx, asked_version)
+        return verdict
+
+    @property
+    def _decoder(self) -> msgspec.json.Decoder[PlanT]:
+        decoder: msgspec.json.Decoder[PlanT] = self._checker.decoder
+        return decoder
+
+    def _keys_distinct(self, text: bytes, plan: PlanT) -> bool:
+        return self._checker.keys_distinct(text, plan)
 
 
 def omits_defaults(t: msgspec.inspect.Type) -> bool:

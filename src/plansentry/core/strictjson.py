@@ -33,21 +33,29 @@ _STRING_OR_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(?=[ \t\r\n]*[\]}])', re.DOT
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Extracted:
     """The JSON text found in a model output and how it was found (``bare``, ``fence``, ``prose``)."""
 
     text: bytes
     how: str
 
+    def __init__(self, text: bytes, how: str) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "how", how)
+
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class ExtractError:
     """Nothing usable in the output: ``empty`` (only white space) or not JSON at all."""
 
     empty: bool
     detail: str
+
+    def __init__(self, empty: bool, detail: str) -> None:
+        object.__setattr__(self, "empty", empty)
+        object.__setattr__(self, "detail", detail)
 
 
 def extract(raw: bytes) -> Extracted | ExtractError:

@@ -27,14 +27,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar, final
 
-from plansentry.core.decider import Asked, GuardState, ask, consult, decide, release, skip_reason
-from plansentry.core.decision import (
-    Arrival,
-    ArrivalKind,
-    Decision,
-    DecisionInput,
-    FallbackOutcome,
+from plansentry.core.decider import (
+    Asked,
+    GuardState,
+    ask,
+    consult,
+    decide_with,
+    release,
+    skip_reason,
 )
+from plansentry.core.decision import Arrival, ArrivalKind, Decision, FallbackOutcome
 from plansentry.core.failures import FailureMode
 from plansentry.core.gate import Domain, Gate, Verdict
 from plansentry.runtime.config import GuardConfig
@@ -215,43 +217,62 @@ class Guard(Generic[PlanT, CtxT]):
         used (the virtual-time runtime's choice; a real-time runtime computes them before it waits).
         The decision is the same either way, because the decider reads the fallbacks only then.
         """
+        cfg = self._decider
         with self._lock:
-            cutoff_ns = deadline_ns - self._decider.reserve_ns
+            cutoff_ns = deadline_ns - cfg.reserve_ns
             verdict: Verdict[PlanT] | None = None
             gate_ns = 0
-            in_time = arrival.at_ns is not None and arrival.at_ns <= cutoff_ns
-            if arrival.kind is ArrivalKind.OUTPUT and in_time:
+            at_ns = arrival.at_ns
+            if arrival.kind is ArrivalKind.OUTPUT and at_ns is not None and at_ns <= cutoff_ns:
                 t0 = time.perf_counter_ns()
                 verdict = self.gate.check(
                     arrival.text, arrival.size_bytes, ctx, arrival.asked_version
                 )
                 gate_ns = time.perf_counter_ns() - t0
-            inp = DecisionInput(
-                seq=self._seq,
-                request_id=request_id,
-                asked_ns=asked_ns,
-                deadline_ns=deadline_ns,
-                decided_ns=clock_ns(),
-                arrival=arrival,
-                verdict=verdict,
-                gate_ns=gate_ns,
-                fallbacks=() if callable(fallbacks) else fallbacks,
-                stuck_workers=stuck_workers,
-                probe_slot=probe_slot,
+            seq, state, decided_ns = self._seq, self._state, clock_ns()
+            later = fallbacks if callable(fallbacks) else None
+            ready: tuple[FallbackOutcome[PlanT], ...] = () if callable(fallbacks) else fallbacks
+            decision, nxt = decide_with(
+                cfg,
+                state,
+                seq,
+                request_id,
+                asked_ns,
+                deadline_ns,
+                decided_ns,
+                arrival,
+                verdict,
+                gate_ns,
+                ready,
+                stuck_workers,
+                probe_slot,
             )
-            decision, state = decide(self._decider, self._state, inp)
-            if callable(fallbacks) and not decision.accepted:
-                inp = replace(inp, fallbacks=fallbacks())
-                decision, state = decide(self._decider, self._state, inp)
-            self._state = state
-            self._seq += 1
-            event = DecisionEvent(decision, ctx, arrival, stuck_workers)
-            for hook in self.hooks:
-                try:
-                    hook.on_decision(event)
-                except Exception:
-                    self.hook_errors += 1
-                    log.exception("decision hook %r failed on decision %d", hook, decision.seq)
+            if later is not None and not decision.accepted:
+                decision, nxt = decide_with(
+                    cfg,
+                    state,
+                    seq,
+                    request_id,
+                    asked_ns,
+                    deadline_ns,
+                    decided_ns,
+                    arrival,
+                    verdict,
+                    gate_ns,
+                    later(),
+                    stuck_workers,
+                    probe_slot,
+                )
+            self._state = nxt
+            self._seq = seq + 1
+            if self.hooks:
+                event = DecisionEvent(decision, ctx, arrival, stuck_workers)
+                for hook in self.hooks:
+                    try:
+                        hook.on_decision(event)
+                    except Exception:
+                        self.hook_errors += 1
+                        log.exception("decision hook %r failed on decision %d", hook, decision.seq)
             return decision
 
     def late_answer(self, event: LateAnswer) -> None:

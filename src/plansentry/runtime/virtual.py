@@ -69,6 +69,7 @@ class VirtualRuntime(Generic[PlanT, CtxT]):
         self.guard = guard
         self.switch_interval_s = switch_interval_s
         self.early_wake_ns = int(guard.config.early_wake_ms(switch_interval_s) * 1_000_000)
+        self._budget_ns = guard.config.budget_ns  # the configuration is frozen: read it once
 
     def ask(self, ctx: CtxT, *, at_ns: int, request_id: str = "") -> VirtualTicket[CtxT]:
         """The model is asked at ``at_ns`` if the guard lets it then (the decision is kept; a probe
@@ -102,7 +103,7 @@ class VirtualRuntime(Generic[PlanT, CtxT]):
         ``latency_ms=None``: it never returns). Ignored when the ticket was not asked.
         """
         guard = self.guard
-        deadline_ns = now_ns + guard.config.budget_ns
+        deadline_ns = now_ns + self._budget_ns
         wake_ns = deadline_ns - self.early_wake_ns
         asked: int | None = None
         ctx, version = ticket.ctx, ticket.version

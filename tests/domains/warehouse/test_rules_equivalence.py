@@ -17,7 +17,7 @@ from plansentry.domains.warehouse.classical import ClassicalPlanner
 from plansentry.domains.warehouse.cycle import CycleTime, lower_drive_s
 from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext, make_order
-from plansentry.domains.warehouse.router import UNREACHABLE, LegSums, Router
+from plansentry.domains.warehouse.router import UNREACHABLE, Router
 from plansentry.domains.warehouse.rules import WarehouseDomain
 from plansentry.domains.warehouse.schema import Pick, Plan
 
@@ -434,22 +434,29 @@ def test_a_closure_rerouting_a_leg_is_judged_on_the_router_leg(wh, domain, froze
         legs = ctx.tables
         first = legs.picks[plan.picks[0].bin]
         rerouted += bool(
-            any(legs.start_row[e[0]] & legs.blocked for e in legs.picks.values())
-            or first[1][first[0]] & legs.blocked
+            any(_asks_router(legs.start_mask[e[0]], legs.closed) for e in legs.picks.values())
+            or _asks_router(first[2][first[0]], legs.closed)
         )
         assert list(domain.check_rules(plan, ctx)) == frozen.check_rules(plan, ctx)
         assert domain._passes(plan, ctx, ctx.tables) is not frozen.check_rules(plan, ctx)
     assert rerouted > 0
 
 
-def test_an_order_too_long_to_sum_is_judged_without_tables(wh, domain, frozen) -> None:
-    """LegSums counts at most 255 legs: an order of 255 lines gets no tables, and the full rules."""
-    bins = sorted(wh.bins)[: LegSums.MAX_LEGS]
+def _asks_router(mask: int, closed: int) -> bool:
+    """A table leg the fast path cannot use in this context: no open-map route, or a closure."""
+    return mask == UNREACHABLE or bool(mask & closed)
+
+
+def test_a_long_order_is_judged_as_the_frozen_rules_judge_it(wh, domain, frozen) -> None:
+    """255 lines (the tables once counted at most 254 legs): tables, and the frozen verdicts,
+    for a plan cut short and for plans over every line's bin (line bits past a machine word)."""
+    bins = sorted(wh.bins)[:255]
     order = make_order("O-LONG", [("S", b, 1) for b in bins], wh)
     ctx = domain.context(order, "R1", wh.pack_stations["PACK-1"])
-    assert ctx.tables is None
-    plan = Plan("O-LONG", "R1", tuple(Pick(b, "S", 1) for b in bins[:200]), 1.0, "PACK-1")
-    assert list(domain.check_rules(plan, ctx)) == frozen.check_rules(plan, ctx)
+    assert ctx.tables is not None and ctx.tables.all_lines == (1 << 255) - 1
+    for picks in (bins[:200], bins, bins[1:] + bins[:1]):
+        plan = Plan("O-LONG", "R1", tuple(Pick(b, "S", 1) for b in picks), 1.0, "PACK-1")
+        assert list(domain.check_rules(plan, ctx)) == frozen.check_rules(plan, ctx)
 
 
 @pytest.mark.parametrize("seed", range(3))

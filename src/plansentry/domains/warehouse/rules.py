@@ -20,10 +20,11 @@ All rules are evaluated and all violations returned; the gate reports the most s
 
 Cost. A context made by :meth:`WarehouseDomain.context` carries :class:`RuleTables`, computed at
 request time (outside the gate's timing) from the context alone: for each of the order's bins its
-line, its bit and its row of packed open-map legs (:class:`~.router.LegSums`), the pack stations a
-plan may end at, and the cycle-time bound. With them, a plan that breaks no rule is proven so by
-one pass of a dictionary look-up, two comparisons and one table look-up and addition per pick (the
-fast path, :meth:`WarehouseDomain._passes`). Anything else on the way (a bin not in the order, a
+line, its bit and its rows of open-map legs (the router's distance and zone-mask tables), the pack
+stations a plan may end at, and the cycle-time bound. With them, a plan that breaks no rule is
+proven so by one pass of a dictionary look-up, two comparisons, two table look-ups, an addition
+and an OR per pick (the fast path, :meth:`WarehouseDomain._passes`), on integers small enough to
+stay machine words when compiled. Anything else on the way (a bin not in the order, a
 line picked twice, a via-point, an end that is no usable pack station, a speed over the limit, a
 slow estimate) abandons the fast path for the full rules (:meth:`WarehouseDomain._judge`), which
 find and describe every violation. Verdicts and violations are therefore those of the full rules
@@ -34,14 +35,14 @@ closed zone, costs one cached grid search.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Final, final
+from collections.abc import Sequence
+from typing import ClassVar, Final, final
 
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.domains.warehouse.cycle import DEFAULT_CYCLE_TIME, CycleTime, lower_drive_s
 from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext
-from plansentry.domains.warehouse.router import UNREACHABLE, LegSums, Router
+from plansentry.domains.warehouse.router import UNREACHABLE, Router
 from plansentry.domains.warehouse.schema import Pick, Plan
 
 #: The rule names this domain reports (``Violation.rule``): match on these, never on messages.
@@ -84,7 +85,7 @@ _SLOW: Final = FailureMode.SLOW
 class WarehouseDomain:
     """The gate's :class:`~plansentry.core.gate.Domain` for picking plans on one map."""
 
-    plan_type = Plan
+    plan_type: ClassVar[type[Plan]] = Plan
 
     def __init__(
         self,
@@ -105,14 +106,14 @@ class WarehouseDomain:
             name: (b.access, self._poi_index[b.access], wh.cell_zones[b.access])
             for name, b in wh.bins.items()
         }
-        # The fast path's tables (RuleTables): legs that sum, the zones that lower the speed
-        # limit (as (counter test, zone bits) pairs), pack stations by the zones forbidden.
-        self._legs = LegSums(self.router)
-        self._speed_zones = tuple(
-            (self._legs.counters(z.bit), z.bit)
-            for z in wh.zones.values()
-            if z.speed_limit_mps is not None
-        )
+        # The fast path's tables (RuleTables): the zones that lower the speed limit, a row of
+        # legs without an open-map route (from a start that is no point of interest), pack
+        # stations by the zones forbidden.
+        self._speed_bits = 0
+        for z in wh.zones.values():
+            if z.speed_limit_mps is not None:
+                self._speed_bits |= z.bit
+        self._no_row: list[int] = [UNREACHABLE] * len(self._leg_mask)
         self._ends: dict[int, dict[str, tuple[int, int]]] = {}
 
     def context(self, order: Order, robot_id: str, start: int) -> PickContext:
@@ -138,16 +139,14 @@ class WarehouseDomain:
         for an order too long to sum its legs (its plans get the full rules)."""
         order, forbidden = ctx.order, ctx.forbidden_mask
         expected = order.expected
-        if len(expected) + 1 > LegSums.MAX_LEGS:
-            return None
-        rows, bins = self._legs.rows, self._bins
-        picks: dict[str, tuple[int, list[int], str, int, int, int]] = {}
+        dists, masks, bins = self._leg_dist, self._leg_mask, self._bins
+        picks: dict[str, tuple[int, list[int], list[int], str, int, int, int]] = {}
         bit = 1
         for (name, sku), qty in expected.items():
             info = bins.get(name)
             if name not in picks and info is not None and not info[2] & forbidden:
                 cell, poi, _ = info
-                picks[name] = (poi, rows[poi], sku, qty, bit, cell)
+                picks[name] = (poi, dists[poi], masks[poi], sku, qty, bit, cell)
             # else: another line of a bin already in (other_lines), or a pick no plan may make
             bit <<= 1
         other_lines = None
@@ -172,9 +171,10 @@ class WarehouseDomain:
             lines=len(expected),
             picks=picks,
             other_lines=other_lines,
-            start_row=self._legs.no_row if start_poi is None else rows[start_poi],
+            start_dist=self._no_row if start_poi is None else dists[start_poi],
+            start_mask=self._no_row if start_poi is None else masks[start_poi],
             ends=ends,
-            blocked=self._legs.no_route_counter | self._legs.counters(ctx.closed_mask),
+            closed=ctx.closed_mask,
             handling_s=handling_s,
             bound_s=bound_s,
         )
@@ -216,85 +216,80 @@ class WarehouseDomain:
         """``True`` only if :meth:`_judge` would find no violation (the fast path).
 
         It retraces :meth:`_judge` for a plan that breaks nothing: the same legs (from the same
-        open-map table, or from the same router call where that table cannot answer: no route,
-        or a closed zone crossed), the same speed limit and the same cycle-time arithmetic.
+        open-map tables, or from the same router call where they cannot answer: no route, or a
+        closed zone crossed), the same speed limit and the same cycle-time arithmetic.
         Coverage is proven by counting: as many picks as order lines, each one a line of the
         order with its qty, and every line's bit set (n picks setting n bits: none twice).
-        The legs are summed from the table first (one addition each, :class:`~.router.LegSums`);
-        only if the sum shows a leg the table cannot answer for this context are they summed
-        again, asking the router for those legs. ``False`` means "not proven" (a via-point, an
-        unusual bin, any broken rule), never "broken".
+        The legs' cells are summed and their zone masks OR-ed from the tables first; only if a
+        leg has no open-map route (its mask, -1, makes the OR negative) or crossed a closed zone
+        are they summed again, asking the router for those legs. ``False`` means "not proven"
+        (a via-point, an unusual bin, any broken rule), never "broken".
         """
         picks = plan.picks
         if plan.robot_id != ctx.robot_id or plan.via or len(picks) != t.lines:
             return False
         table, other_lines = t.picks, t.other_lines
-        row = t.start_row
-        total = got = 0
+        dist_row, mask_row = t.start_dist, t.start_mask
+        cells = zones = got = 0
         for pick in picks:
-            try:
-                poi, next_row, sku, qty, bit, _ = table[pick.bin]
-            except KeyError:
+            entry = table.get(pick.bin)
+            if entry is None:
                 return False
+            poi, next_dist, next_mask, sku, qty, bit, _ = entry
             if pick.sku != sku or pick.qty != qty:  # another line of this bin, or none
                 other = None if other_lines is None else other_lines.get((pick.bin, pick.sku))
                 if other is None or other[0] != pick.qty:
                     return False
                 bit = other[1]
             got |= bit
-            total += row[poi]
-            row = next_row
+            cells += dist_row[poi]
+            zones |= mask_row[poi]
+            dist_row, mask_row = next_dist, next_mask
         end = t.ends.get(plan.end)
         if got != t.all_lines or end is None:
             return False
-        total += row[end[0]]
-        if total & t.blocked:
-            total = self._routed_total(plan, ctx, t, end)
-            if total < 0:
+        cells += dist_row[end[0]]
+        zones |= mask_row[end[0]]
+        if zones < 0 or zones & t.closed:
+            routed = self._routed_total(plan, ctx, t, end)
+            if routed is None:
                 return False
-        crossed = 0  # the zones crossed that have a speed limit: all speed_limit looks at
-        for counter, bits in self._speed_zones:
-            if total & counter:
-                crossed |= bits
+            cells, zones = routed
         speed = plan.speed_mps
-        if speed > self.router.speed_limit(crossed):
+        # the zones crossed that have a speed limit: all speed_limit looks at
+        if speed > self.router.speed_limit(zones & self._speed_bits):
             return False
         if self.cycle_time is None:
             return True
         # _cycle_time's arithmetic: (cells x cell_m) / speed + handling, against the bound
-        return not self._legs.cells(total) * self.wh.cell_m / speed + t.handling_s > t.bound_s
+        return not cells * self.wh.cell_m / speed + t.handling_s > t.bound_s
 
     def _routed_total(
         self, plan: Plan, ctx: PickContext, t: RuleTables, end: tuple[int, int]
-    ) -> int:
-        """The packed legs of a plan whose every pick :meth:`_passes` found in ``t.picks``,
-        asking the router (as :meth:`_slow_leg` does) for each leg the table cannot answer in
-        this context; -1 if one has no open route."""
-        table, blocked, closed = t.picks, t.blocked, ctx.closed_mask
-        row, prev = t.start_row, ctx.start
-        total = 0
+    ) -> tuple[int, int] | None:
+        """The cells and crossed zones of a plan whose every pick :meth:`_passes` found in
+        ``t.picks``, asking the router (as :meth:`_slow_leg` does) for each leg the tables cannot
+        answer in this context; ``None`` if one has no open route."""
+        table, closed = t.picks, ctx.closed_mask
+        dist_row, mask_row, prev = t.start_dist, t.start_mask, ctx.start
+        cells = zones = 0
         for pick in plan.picks:
-            poi, next_row, _, _, _, cell = table[pick.bin]
-            leg = row[poi]
-            if leg & blocked:
-                leg = self._routed(prev, cell, closed)
-                if leg < 0:
-                    return -1
-            total += leg
-            row, prev = next_row, cell
+            poi, next_dist, next_mask, _, _, _, cell = table[pick.bin]
+            d, m = dist_row[poi], mask_row[poi]
+            if m == UNREACHABLE or m & closed:
+                d, m = self.router.leg(prev, cell, closed)
+                if d == UNREACHABLE:
+                    return None
+            cells += d
+            zones |= m
+            dist_row, mask_row, prev = next_dist, next_mask, cell
         poi, cell = end
-        leg = row[poi]
-        if leg & blocked:
-            leg = self._routed(prev, cell, closed)
-            if leg < 0:
-                return -1
-        return total + leg
-
-    def _routed(self, a: int, b: int, closed: int) -> int:
-        """The router's leg from ``a`` to ``b`` (what :meth:`_slow_leg` asks), packed; -1 if
-        there is no open route."""
-        dist, mask = self.router.leg(a, b, closed)
-        return -1 if dist == UNREACHABLE else self._legs.pack(dist, mask)
+        d, m = dist_row[poi], mask_row[poi]
+        if m == UNREACHABLE or m & closed:
+            d, m = self.router.leg(prev, cell, closed)
+            if d == UNREACHABLE:
+                return None
+        return cells + d, zones | m
 
     def _judge(self, plan: Plan, ctx: PickContext) -> Sequence[Violation]:
         """The full rules: every violation, in order, with where and why; empty if none."""
@@ -435,31 +430,32 @@ class RuleTables:
 
     - ``domain``: the domain that computed them (another domain judges without them);
     - ``lines``: how many distinct order lines a plan must cover; ``all_lines``: their bits;
-    - ``picks``: bin name -> ``(poi, legs row, sku, qty, line bit, access cell)`` for the first
-      line of each order bin a plan may visit (the bin exists and is in no closed or staff-only
-      zone); the row holds the packed legs from that bin (:class:`~.router.LegSums`);
+    - ``picks``: bin name -> ``(poi, distance row, zone-mask row, sku, qty, line bit, access
+      cell)`` for the first line of each order bin a plan may visit (the bin exists and is in no
+      closed or staff-only zone); the rows are the router's open-map legs from that bin
+      (``UNREACHABLE`` in both where there is no route);
     - ``other_lines``: ``(bin, sku) -> (qty, line bit)`` for every line, when some line has no
       entry of its own in ``picks`` (a bin with several lines); else ``None``;
-    - ``start_row``: the packed legs from the start (legs the router must answer, when the
-      start is not a point of interest);
+    - ``start_dist``, ``start_mask``: the legs from the start (all ``UNREACHABLE``, which the
+      router must answer, when the start is not a point of interest);
     - ``ends``: pack station name -> ``(poi, cell)`` for the stations a plan may end at;
-    - ``blocked``: a packed leg, or a sum of them, ANDed with it is non-zero when the table
-      cannot answer some leg for this context (no open-map route, or a closed zone crossed);
+    - ``closed``: the zones this order closed: a leg whose mask meets them the router answers;
     - ``handling_s`` and ``bound_s``: the cycle-time rule's handling of the order's items, and
       its bound (both 0 when the rule is off).
     """
 
     __slots__ = (
         "all_lines",
-        "blocked",
         "bound_s",
+        "closed",
         "domain",
         "ends",
         "handling_s",
         "lines",
         "other_lines",
         "picks",
-        "start_row",
+        "start_dist",
+        "start_mask",
     )
 
     def __init__(
@@ -467,11 +463,12 @@ class RuleTables:
         *,
         domain: WarehouseDomain,
         lines: int,
-        picks: Mapping[str, tuple[int, list[int], str, int, int, int]],
-        other_lines: Mapping[tuple[str, str], tuple[int, int]] | None,
-        start_row: list[int],
-        ends: Mapping[str, tuple[int, int]],
-        blocked: int,
+        picks: dict[str, tuple[int, list[int], list[int], str, int, int, int]],
+        other_lines: dict[tuple[str, str], tuple[int, int]] | None,
+        start_dist: list[int],
+        start_mask: list[int],
+        ends: dict[str, tuple[int, int]],
+        closed: int,
         handling_s: float,
         bound_s: float,
     ) -> None:
@@ -480,9 +477,10 @@ class RuleTables:
         self.all_lines = (1 << lines) - 1
         self.picks = picks
         self.other_lines = other_lines
-        self.start_row = start_row
+        self.start_dist = start_dist
+        self.start_mask = start_mask
         self.ends = ends
-        self.blocked = blocked
+        self.closed = closed
         self.handling_s = handling_s
         self.bound_s = bound_s
 
