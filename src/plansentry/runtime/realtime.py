@@ -8,7 +8,7 @@ Per decision point (``ask`` may come early: plan item n+1 while item n executes)
    A synchronous planner runs on one of at most ``workers`` daemon threads; an ``async def``
    planner runs as a task on one event-loop thread owned by the runtime.
 2. :meth:`RealtimeRuntime.decide` computes the fallbacks, then waits for the answer until
-   ``deadline - reserve - wake_margin`` at the latest, then hands everything to the guard.
+   ``deadline - early_wake`` at the latest, then hands everything to the guard.
 
 What a timeout does to the planner: its :class:`StopToken` is set and an async task is cancelled,
 but a synchronous call cannot be killed. It keeps its worker until it returns on its own and counts
@@ -19,13 +19,16 @@ abandoned synchronous call that does return output is a late answer: the guard's
 (:meth:`Guard.late_answer`; the audit log writes it after the decision's record), so a log knows
 how long that call really took.
 
-The GIL: a thread waking at its deadline must first win the GIL back from busy Python threads, which
-can take a whole switch interval (5 ms by default), and can lose it again once while it decides. So
-the runtime stops waiting ``reserve + wake_margin + 2 x switch interval`` before the deadline
-(:attr:`RealtimeRuntime.early_wake_ms`), the interval read when the runtime is built.
+How early it stops waiting (:attr:`RealtimeRuntime.early_wake_ms`) is chosen from what this
+runtime has measured (:class:`~plansentry.runtime.wake.WakeEstimate`): a thread waking at its wake
+point must win the CPU and the GIL back from busy Python threads (up to a switch interval, 5 ms by
+default, each time) and hand the decision over, and every decision that waited measures how long
+that took. It wakes ``wake_margin + max(reserve, 1.25 x the longest of the last 256 hand-backs)``
+early; until it has measured 16, at the fixed rule ``reserve + wake_margin + 2 x switch interval``
+(the interval read when the runtime is built), which also bounds the budgets it accepts.
 ``switch_interval_s``, if given, is applied with ``sys.setswitchinterval`` first: a process-wide
-setting, made explicitly here. A shorter interval (0.5 ms) leaves the model more of the budget;
-``bench/deadline.py`` measures the overrun under both.
+setting, made explicitly here; a shorter interval (0.5 ms) shortens the hand-back with busy threads
+beside. ``bench/deadline.py`` measures both rules and both intervals.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from plansentry.core.errors import ConfigError
 from plansentry.runtime.clock import Clock, MonotonicClock
 from plansentry.runtime.guard import Guard, LateAnswer
 from plansentry.runtime.planner import Planner, RetryLater, StopToken
+from plansentry.runtime.wake import WakeEstimate, WakePolicy
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
@@ -163,7 +167,11 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         clock: Clock | None = None,
         workers: int = 4,
         switch_interval_s: float | None = None,
+        wake: WakePolicy | None = None,
     ) -> None:
+        """``wake``: how early decisions stop waiting; by default a
+        :class:`~plansentry.runtime.wake.WakeEstimate` of this runtime's own (what the guard's
+        configuration and the switch interval give as its reserve, margin and fixed rule)."""
         self.guard = guard
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self.pool = WorkerPool(workers)
@@ -179,15 +187,28 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
         cfg = guard.config
         self._max_text = cfg.gate.max_bytes + 1
         self.switch_interval_s = sys.getswitchinterval()
-        self.early_wake_ms = cfg.early_wake_ms(self.switch_interval_s)
-        if self.early_wake_ms + sum(cfg.fallback_wcet_ms.values()) >= cfg.budget_ms:
+        fixed_ms = cfg.early_wake_ms(self.switch_interval_s)
+        if fixed_ms + sum(cfg.fallback_wcet_ms.values()) >= cfg.budget_ms:
             raise ConfigError(
                 f"budget_ms ({cfg.budget_ms:g}) leaves no time for the model: the runtime wakes "
-                f"{self.early_wake_ms:g} ms early (reserve, wake margin, two GIL switch intervals of "
+                f"{fixed_ms:g} ms early (reserve, wake margin, two GIL switch intervals of "
                 f"{self.switch_interval_s * 1000:g} ms) and the fallbacks take up to "
                 f"{sum(cfg.fallback_wcet_ms.values()):g} ms"
             )
-        self._wait_ns = int(self.early_wake_ms * 1_000_000)
+        self.wake: WakePolicy = (
+            wake
+            if wake is not None
+            else WakeEstimate(
+                reserve_ns=int(cfg.reserve_ms * 1_000_000),
+                margin_ns=int(cfg.wake_margin_ms * 1_000_000),
+                fixed_ns=int(fixed_ms * 1_000_000),
+            )
+        )
+
+    @property
+    def early_wake_ms(self) -> float:
+        """How long before its deadline the next decision stops waiting (``wake``'s choice)."""
+        return self.wake.early_wake_ns() / 1_000_000
 
     @property
     def stuck_workers(self) -> int:
@@ -332,7 +353,7 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
     def cutoff_ns(self, deadline_ns: int) -> int:
         """The instant :meth:`decide` stops waiting for the model, for a decision due at
         ``deadline_ns`` (:attr:`early_wake_ms` before it)."""
-        return deadline_ns - self._wait_ns
+        return deadline_ns - self.wake.early_wake_ns()
 
     def decide(
         self,
@@ -350,8 +371,10 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
             fallbacks = guard.run_fallbacks(ticket.ctx)
         wake_ns = self.cutoff_ns(deadline_ns)
         remaining_s = (wake_ns - self.clock.now_ns()) / 1e9
+        waited = timed_out = False
         if not ticket.done.is_set() and remaining_s > 0:
-            ticket.done.wait(remaining_s)
+            waited = True
+            timed_out = not ticket.done.wait(remaining_s)
         arrival = ticket.arrival
         if arrival is None or not ticket.done.is_set():
             ticket.stop.stop()
@@ -385,7 +408,21 @@ class RealtimeRuntime(Generic[PlanT, CtxT]):
                 late = ticket.returned  # it came back while the decision was being recorded
             if late:
                 self._late_answer(ticket)
+        if waited:
+            self._measure(ticket, wake_ns, timed_out)
         return decision
+
+    def _measure(self, ticket: Ticket[CtxT], wake_ns: int, timed_out: bool) -> None:
+        """Give ``wake`` this decision's hand-back: from the instant it had to act (its wake
+        point; the answer's arrival, if that woke it earlier) to now, the decision taken. A wait
+        ended by :meth:`cancel` measures nothing (no instant to act)."""
+        acted = wake_ns
+        if not timed_out:
+            arrival = ticket.arrival
+            if arrival is None or arrival.at_ns is None:  # cancelled: no instant to act
+                return
+            acted = min(wake_ns, arrival.at_ns)
+        self.wake.record(self.clock.now_ns() - acted)
 
     def decide_now(
         self, ctx: CtxT, planner: Planner[CtxT], *, deadline_ns: int | None = None
