@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import atexit
 import math
+import os
 import random
 import sys
 import time
@@ -58,6 +59,10 @@ from typing import Any, Final
 
 import atheris
 import msgspec
+
+# atheris instruments Python bytecode, which the compiled build (plansentry._native) has none of:
+# fuzz the pure-Python build, the same code, unless told otherwise (PLANSENTRY_PURE=0).
+os.environ.setdefault("PLANSENTRY_PURE", "1")
 
 # Coverage of plansentry's own code guides the fuzzer; instrumenting the standard library and the
 # other packages it imports too would only slow the start (about 30 s instead of 6 s here).

@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Final
@@ -51,18 +51,18 @@ MANIFEST: Final = "_native.json"
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def source_path(module: str) -> Path:
-    """The source file of one of :data:`MODULES`."""
-    return _PACKAGE.joinpath(*module.split(".")[1:]).with_suffix(".py")
+def source_path(module: str, package: Path = _PACKAGE) -> Path:
+    """The source file of one of :data:`MODULES` (in the ``plansentry`` package at ``package``)."""
+    return package.joinpath(*module.split(".")[1:]).with_suffix(".py")
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _extension(module: str) -> Path | None:
+def _extension(module: str, package: Path) -> Path | None:
     """The compiled module beside the source, if the build left one."""
-    src = source_path(module)
+    src = source_path(module, package)
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         ext = src.with_suffix(suffix)
         if ext.exists():
@@ -70,15 +70,15 @@ def _extension(module: str) -> Path | None:
     return None
 
 
-def _choose(environ: dict[str, str] | os._Environ[str]) -> tuple[str, str, bool]:
+def choose(environ: Mapping[str, str], package: Path = _PACKAGE) -> tuple[str, str, bool]:
     """``(build, reason, shadowed)``: which build to import, why, and whether compiled modules
     sit beside the sources (and must be kept out of the way for the pure one)."""
-    built = [m for m in MODULES if _extension(m) is not None]
+    built = [m for m in MODULES if _extension(m, package) is not None]
     if environ.get("PLANSENTRY_PURE", "") not in ("", "0"):
         return "pure", "PLANSENTRY_PURE is set", bool(built)
     if not built:
         return "pure", "not compiled (installed without mypyc or without a C compiler)", False
-    manifest = _PACKAGE / MANIFEST
+    manifest = package / MANIFEST
     try:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -86,9 +86,9 @@ def _choose(environ: dict[str, str] | os._Environ[str]) -> tuple[str, str, bool]
     missing = [m for m in MODULES if m not in built]
     if missing:
         return "pure", f"compiled build incomplete: no extension for {missing[0]}", True
-    changed = [m for m in MODULES if recorded.get(m) != digest(source_path(m))]
+    changed = [m for m in MODULES if recorded.get(m) != digest(source_path(m, package))]
     if changed:
-        src = source_path(changed[0]).relative_to(_PACKAGE.parent)
+        src = source_path(changed[0], package).relative_to(package.parent)
         return "pure", f"{src} changed since it was compiled (reinstall to rebuild)", True
     return "compiled", "compiled with mypyc", False
 
@@ -104,7 +104,7 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, source_path(fullname))
 
 
-BUILD, REASON, _shadowed = _choose(os.environ)
+BUILD, REASON, _shadowed = choose(os.environ)
 if _shadowed:
     sys.meta_path.insert(0, _SourceFinder())
     if not REASON.startswith("PLANSENTRY_PURE"):
