@@ -71,7 +71,7 @@ def violations(root: Path, domain_packages: frozenset[str] | set[str] = frozense
                     found.append(f"{rel}: domain {own_domain} imports another domain, {name}")
                 continue
             if other not in RANK:
-                continue  # a top-level module of plansentry (none but __init__)
+                continue  # a top-level module: __init__, or _native (checked below)
             if own == "":
                 continue  # plansentry/__init__.py: the front door re-exports generic layers
             if not (other == own or RANK[other] < RANK[own]):
@@ -129,3 +129,14 @@ def test_core_reads_no_clock_and_does_no_io() -> None:
                 assert not banned & {a.name.split(".")[0] for a in node.names}, path
             elif isinstance(node, ast.ImportFrom) and node.module:
                 assert node.module.split(".")[0] not in banned, path
+
+
+def test_the_build_chooser_imports_nothing_of_plansentry() -> None:
+    """plansentry._native runs first, to choose which build of the core is imported: it may not
+    import any of plansentry itself (that would import the core before the choice)."""
+    names = _imports(SRC / "_native.py")
+    assert names and not [n for n in names if n.split(".")[0] == "plansentry"], names
+    init = ast.parse((SRC / "__init__.py").read_text())
+    first = next(n for n in init.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    assert isinstance(first, ast.ImportFrom) and first.module == "plansentry"
+    assert [a.name for a in first.names] == ["_native"]

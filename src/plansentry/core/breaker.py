@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import final
+from typing import Any, final
 
 from mypy_extensions import mypyc_attr
 
@@ -118,6 +118,21 @@ class BreakerState:
         object.__setattr__(self, "cooldown_ns", cooldown_ns)
         object.__setattr__(self, "probes_ok", probes_ok)
         object.__setattr__(self, "probes_out", probes_out)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (
+            BreakerState,
+            (
+                self.phase,
+                self.consecutive,
+                self.recent,
+                self.open_until_ns,
+                self.cooldown_ns,
+                self.probes_ok,
+                self.probes_out,
+            ),
+        )
 
 
 def _open(cfg: BreakerConfig, state: BreakerState, now_ns: int, backoff: bool) -> BreakerState:

@@ -17,7 +17,7 @@ good, so the time left after the cut-off always covers the gate and the hand-ove
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar, final
+from typing import Any, TypeVar, final
 
 from mypy_extensions import mypyc_attr
 
@@ -94,6 +94,10 @@ class GuardState:
         object.__setattr__(self, "good_streak", good_streak)
         object.__setattr__(self, "not_before_ns", not_before_ns)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (GuardState, (self.state, self.breaker, self.good_streak, self.not_before_ns))
+
 
 #: A new breaker: every ``GuardState()`` starts from it (frozen, so one is enough).
 _CLOSED = BreakerState()
@@ -112,6 +116,10 @@ class Asked:
     def __init__(self, skipped: str = "", probe_slot: bool = False) -> None:
         object.__setattr__(self, "skipped", skipped)
         object.__setattr__(self, "probe_slot", probe_slot)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (Asked, (self.skipped, self.probe_slot))
 
 
 _ASK = Asked()

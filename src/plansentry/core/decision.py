@@ -72,6 +72,21 @@ class Arrival:
         object.__setattr__(self, "asked_version", asked_version)
         object.__setattr__(self, "retry_after_ns", retry_after_ns)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (
+            Arrival,
+            (
+                self.kind,
+                self.text,
+                self.size_bytes,
+                self.at_ns,
+                self.detail,
+                self.asked_version,
+                self.retry_after_ns,
+            ),
+        )
+
     @staticmethod
     def output(text: bytes, at_ns: int, asked_version: str, size_bytes: int = -1) -> Arrival:
         size = len(text) if size_bytes < 0 else size_bytes
@@ -91,6 +106,10 @@ class SafeMove:
     def __init__(self, reason: str, action: str = "hold") -> None:
         object.__setattr__(self, "reason", reason)
         object.__setattr__(self, "action", action)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (SafeMove, (self.reason, self.action))
 
 
 @final

@@ -17,7 +17,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import final
+from typing import Any, final
 
 from mypy_extensions import mypyc_attr
 
@@ -120,6 +120,10 @@ class Violation:
         object.__setattr__(self, "mode", mode)
         object.__setattr__(self, "detail", detail)
         object.__setattr__(self, "path", path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (Violation, (self.rule, self.mode, self.detail, self.path))
 
     def to_json(self) -> dict[str, str]:
         out = {"rule": self.rule, "mode": self.mode.value, "detail": self.detail}

@@ -18,7 +18,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import final
+from typing import Any, final
 
 
 @final
@@ -90,6 +90,10 @@ class Transition:
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "event", event)
         object.__setattr__(self, "reason", reason)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (Transition, (self.source, self.target, self.event, self.reason))
 
     def to_json(self) -> dict[str, str]:
         return {

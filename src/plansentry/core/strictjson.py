@@ -44,6 +44,10 @@ class Extracted:
         object.__setattr__(self, "text", text)
         object.__setattr__(self, "how", how)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (Extracted, (self.text, self.how))
+
 
 @final
 @dataclass(frozen=True, init=False)
@@ -56,6 +60,10 @@ class ExtractError:
     def __init__(self, empty: bool, detail: str) -> None:
         object.__setattr__(self, "empty", empty)
         object.__setattr__(self, "detail", detail)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle and copy rebuild it from: a compiled record has no __dict__ to restore.
+        return (ExtractError, (self.empty, self.detail))
 
 
 def extract(raw: bytes) -> Extracted | ExtractError:
