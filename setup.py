@@ -77,7 +77,13 @@ class OptionalBuildExt(build_ext):
             self._give_up(exc)
             return
         if self.extensions:
-            MANIFEST.write_text(
+            # Beside the extensions: in the source tree for an editable install, in the wheel's
+            # tree otherwise (never in both: a wheel's build leaves the source tree alone).
+            target = (
+                MANIFEST if self.inplace else Path(self.build_lib) / "plansentry" / MANIFEST.name
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(
                 json.dumps(
                     {
                         "mypy": _mypy_version(),
@@ -92,10 +98,6 @@ class OptionalBuildExt(build_ext):
                 + "\n",
                 encoding="utf-8",
             )
-            if not self.inplace:  # a wheel: the manifest goes in beside the extensions
-                target = Path(self.build_lib) / "plansentry" / MANIFEST.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(MANIFEST.read_bytes())
             say(f"compiled {len(compiled_modules())} modules with mypyc")
 
     def _use(self, extensions: list[Extension]) -> None:
@@ -113,10 +115,10 @@ class OptionalBuildExt(build_ext):
     def _give_up(self, exc: Exception) -> None:
         """Leave no extension behind (one without the others would not import), and say why."""
         for ext in self.extensions:
-            for path in (Path(self.get_ext_fullpath(ext.name)),):
-                path.unlink(missing_ok=True)
+            Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
         self.extensions = []
-        remove_in_place_builds(compiled_modules())
+        if self.inplace:  # an editable install: what an earlier build left would still import
+            remove_in_place_builds(compiled_modules())
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         say(f"could not compile ({first}); installing the pure-Python build")
 
