@@ -33,7 +33,7 @@ def test_the_toy_kit_conforms() -> None:
 def test_the_warehouse_kit_conforms(request) -> None:
     """The warehouse kit passes over generated orders, closures included."""
     from plansentry.domains.warehouse import warehouse_kit
-    from plansentry.domains.warehouse.sim.orders import random_orders
+    from plansentry.domains.warehouse.world.orders import random_orders
 
     kit = warehouse_kit()
     wh = kit.domain.wh
