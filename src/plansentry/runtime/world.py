@@ -162,16 +162,27 @@ class World(Protocol[PlanT, CtxT, SpecT, AtT]):
     shared by every replication; each method is called with the replication's own ``rng`` where it
     draws, so runs are reproducible from their seed."""
 
-    #: Every fault kind a profile may name here, in the order the synthetic model draws them
-    #: (adding a kind at the end leaves the draws of the others unchanged).
-    faults: tuple[str, ...]
-    #: Built-in fault profiles, as data (``plansentry.sim.parse_profile`` reads each).
-    profiles: Mapping[str, Mapping[str, Any]]
-    #: The fallback chain's measured compute time.
-    fallback_time: FallbackTime
-    #: For ``plansentry fit``: an ``invalid`` verdict naming ``rule`` shows fault ``kind``, in
-    #: this order of precedence: ``((rule, kind), ...)``.
-    fault_rules: tuple[tuple[str, str], ...]
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """Every fault kind a profile may name here, in the order the synthetic model draws them
+        (adding a kind at the end leaves the draws of the others unchanged)."""
+        ...
+
+    @property
+    def profiles(self) -> Mapping[str, Mapping[str, Any]]:
+        """Built-in fault profiles, as data (``plansentry.sim.parse_profile`` reads each)."""
+        ...
+
+    @property
+    def fallback_time(self) -> FallbackTime:
+        """The fallback chain's measured compute time."""
+        ...
+
+    @property
+    def fault_rules(self) -> tuple[tuple[str, str], ...]:
+        """For ``plansentry fit``: an ``invalid`` verdict naming ``rule`` shows fault ``kind``,
+        in this order of precedence: ``((rule, kind), ...)``."""
+        ...
 
     def tasks(self, rng: random.Random, prefix: str) -> Iterator[Task[SpecT]]:
         """An endless stream of tasks drawn from ``rng``, their ids starting with ``prefix``."""

@@ -39,7 +39,7 @@ from plansentry.domains.warehouse.schema import Plan, plan_to_builtins
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Guard
 from plansentry.runtime.kit import HOLD, Counterfactual, DomainKit
-from plansentry.runtime.world import WorldSettings
+from plansentry.runtime.world import World, WorldSettings
 
 
 class WarehouseCodec:
@@ -155,7 +155,7 @@ class WarehouseWorlds:
 
         return PROFILES
 
-    def __call__(self, settings: WorldSettings) -> Any:
+    def __call__(self, settings: WorldSettings) -> World[Any, Any, Any, Any]:
         from plansentry.domains.warehouse.world.world import WarehouseWorld
 
         return WarehouseWorld(self.domain, settings, map_path=self.map_path)
