@@ -6,6 +6,7 @@ import pytest
 
 from plansentry.report.stats import required_trials, wilson
 from plansentry.sim import LocalEngine
+from plansentry.sim.profiles import parse_profile
 from plansentry.sim.report import sweep_document
 from plansentry.sim.sweep import SweepConfig, sweep
 from warehouse_fixtures import PROFILES
@@ -20,8 +21,20 @@ GRID = SweepConfig(
 )
 
 
-def grid_of(engine) -> list[dict]:
-    return sweep_document(sweep(GRID, engine), engine=engine.name, seed=3, ci_rel=None)["grid"]
+#: The drone's world (kits/plansentry-drone, installed on its own as a third party's kit).
+DRONE_GRID = SweepConfig(
+    profiles=(parse_profile({"name": "chaos", "faults": {"missed_point": 0.05, "stall": 0.02}}),),
+    budgets_ms=(150.0, 300.0),
+    robots=(2,),
+    cycles=300,
+    seed=3,
+    cycles_per_replication=150,
+    domain="drone",
+)
+
+
+def grid_of(engine, grid: SweepConfig = GRID) -> list[dict]:
+    return sweep_document(sweep(grid, engine), engine=engine.name, seed=3, ci_rel=None)["grid"]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +66,18 @@ def test_a_local_ray_instance_gives_the_same_figures(local_grid) -> None:
     engine = RayEngine(num_cpus=2)
     try:
         assert grid_of(engine) == local_grid
+        assert grid_of(engine, DRONE_GRID) == grid_of(LocalEngine(1), DRONE_GRID)
     finally:
         engine.close()
+
+
+def test_a_drone_grid_runs_its_own_world() -> None:
+    """A sweep of another kit's world: its own faults, rows and figures."""
+    grid = grid_of(LocalEngine(1), DRONE_GRID)
+    assert len(grid) == 2
+    modes = {row["failure_mode"] for point in grid for row in point["fmli"]}
+    assert "invalid" in modes  # missed_point: the drone's points_visited rule
+    assert all(point["guarded"]["unsafe_executed"] == 0 for point in grid)
 
 
 def test_sample_size_grows_until_the_rarest_rate_is_estimated_well_enough() -> None:
