@@ -101,3 +101,22 @@ def test_fsm_mermaid(capsys) -> None:
     """fsm --mermaid prints the state diagram."""
     assert main(["fsm", "--mermaid"]) == 0
     assert capsys.readouterr().out.startswith("stateDiagram-v2")
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_a_kit_without_a_world_is_one_line_and_exit_2(command, capsys) -> None:
+    """simulate and sweep need the kit's world; a kit without one says so, exit 2."""
+    import dataclasses
+
+    from plansentry.runtime.kit import DomainPlugin, register_kit
+    from plansentry.testing.toy import toy_kit
+
+    def bare(**params):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(toy_kit(**params), name="bare", world=None)
+
+    register_kit(
+        DomainPlugin(name="bare", summary="no world", make_kit=bare, rules_versions=("toy/1",))
+    )
+    assert main([command, "--domain", "bare"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "the bare kit has no world" in err, err
