@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, TypeVar, final
 
+from plansentry.core.errors import ConfigError
 from plansentry.core.failures import FailureMode
 
 PlanT = TypeVar("PlanT")
@@ -155,6 +156,31 @@ class WorldSettings:
     order_pool: int = 0
     blocked_p: float = 0.0
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def number_params(
+    params: Mapping[str, Any], defaults: Mapping[str, float], *, world: str
+) -> dict[str, float]:
+    """A world's numeric parameters (``WorldSettings.params``, strings from the command line
+    included), each finite, ``defaults`` filled in; a
+    :class:`~plansentry.core.errors.ConfigError` naming an unknown or bad one. Range checks are
+    the world's own."""
+    unknown = sorted(set(params) - set(defaults), key=str)
+    if unknown:
+        raise ConfigError(
+            f"{world} world: unknown parameter {unknown[0]!r}; known: {', '.join(defaults)}"
+        )
+    out: dict[str, float] = {}
+    for name, default in defaults.items():
+        value = params.get(name, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        if isinstance(value, bool) or not math.isfinite(number):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        out[name] = number
+    return out
 
 
 class World(Protocol[PlanT, CtxT, SpecT, AtT]):

@@ -58,6 +58,7 @@ from plansentry.runtime.world import (
     Read,
     Task,
     WorldSettings,
+    number_params,
 )
 from plansentry_drone.airspace import HOME, Airspace, CircleZone, PolygonZone
 from plansentry_drone.context import Drone, DroneContext, Mission, MissionPoint
@@ -146,24 +147,11 @@ def measured_fallback_time() -> FallbackTime:
 
 def world_params(params: Mapping[str, Any]) -> dict[str, float]:
     """The world's parameters, defaults filled in; a :class:`ConfigError` naming a bad one."""
-    unknown = sorted(set(params) - set(PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"drone world: unknown parameter {unknown[0]!r}; known: {', '.join(PARAMS)}"
-        )
-    out: dict[str, float] = {}
-    for name, default in PARAMS.items():
-        value = params.get(name, default)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not math.isfinite(number):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    out = number_params(params, PARAMS, world="drone")
+    for name, number in out.items():
         low = 0.0 if name == "turnaround_s" else 1e-9
         if number < low:
-            raise ConfigError(f"{name} must be {'>= 0' if low == 0 else '> 0'}, got {value!r}")
-        out[name] = number
+            raise ConfigError(f"{name} must be {'>= 0' if low == 0 else '> 0'}, got {number!r}")
     if out["max_points"] != int(out["max_points"]) or not 1 <= out["max_points"] <= 16:
         raise ConfigError(f"max_points must be an integer from 1 to 16, got {out['max_points']!r}")
     if out["top_speed_mps"] > MAX_SPEED_MPS:

@@ -20,7 +20,6 @@ the last (``tests/domains/warehouse/world/test_documents.py``).
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, final
@@ -42,7 +41,14 @@ from plansentry.domains.warehouse.world.orders import random_orders
 from plansentry.domains.warehouse.world.profiles import FAULTS, PROFILES
 from plansentry.domains.warehouse.world.unguarded import Reaction as PilotReaction
 from plansentry.domains.warehouse.world.unguarded import items_missing, read_plan
-from plansentry.runtime.world import FallbackTime, Reaction, Read, Task, WorldSettings
+from plansentry.runtime.world import (
+    FallbackTime,
+    Reaction,
+    Read,
+    Task,
+    WorldSettings,
+    number_params,
+)
 
 #: The world's parameters and their defaults.
 PARAMS: Final[Mapping[str, float]] = {
@@ -69,21 +75,7 @@ _REACTIONS: Final = {
 
 def world_params(params: Mapping[str, Any], blocked_p: float) -> dict[str, float]:
     """The world's parameters, defaults filled in; a :class:`ConfigError` naming a bad one."""
-    unknown = sorted(set(params) - set(PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"warehouse world: unknown parameter {unknown[0]!r}; known: {', '.join(PARAMS)}"
-        )
-    out: dict[str, float] = {}
-    for name, default in PARAMS.items():
-        value = params.get(name, default)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not math.isfinite(number):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}")
-        out[name] = number
+    out = number_params(params, PARAMS, world="warehouse")
     for name in ("handling_s", "target_s_per_item"):
         if out[name] <= 0:
             raise ConfigError(f"{name} must be a finite number > 0, got {out[name]!r}")
