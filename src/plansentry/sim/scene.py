@@ -11,10 +11,9 @@ import random
 from dataclasses import replace
 from typing import Any, Final, final
 
-from plansentry.core.errors import KitError
 from plansentry.core.gate import Gate
 from plansentry.runtime.kit import DomainKit, load_kit
-from plansentry.runtime.world import World
+from plansentry.runtime.world import World, WorldFactory, WorldSettings
 from plansentry.sim.config import SimConfig, SimConfigError
 from plansentry.sim.profiles import Profile, builtin_profiles, check_faults
 from plansentry.sim.synthetic import SyntheticModel
@@ -25,27 +24,29 @@ def kit_of(config: SimConfig) -> DomainKit[Any, Any]:
     return load_kit(config.domain, params=config.kit_params)
 
 
-def world_of(kit: DomainKit[Any, Any], config: SimConfig) -> World[Any, Any, Any, Any]:
-    """``kit``'s world for ``config``; :class:`SimConfigError` if the kit has none."""
+def _factory(kit: DomainKit[Any, Any]) -> WorldFactory:
+    """``kit``'s world factory; :class:`SimConfigError` if the kit has none."""
     if kit.world is None:
         raise SimConfigError(
             f"the {kit.name} kit has no world: it cannot be simulated (a kit adds one as "
             "DomainKit.world; docs/GUARD_YOUR_PLANNER.md, 'Simulate your kit')"
         )
-    return kit.world(config.world_settings())
+    return kit.world
+
+
+def world_of(kit: DomainKit[Any, Any], config: SimConfig) -> World[Any, Any, Any, Any]:
+    """``kit``'s world for ``config``; :class:`SimConfigError` if the kit has none."""
+    return _factory(kit)(config.world_settings())
 
 
 def profiles_of(domain: str, kit_params: dict[str, Any] | None = None) -> dict[str, Profile]:
-    """The built-in profiles of ``domain``'s world (its own, then the generic ones)."""
-    kit = load_kit(domain, params=kit_params or {})
-    if kit.world is None:
-        raise KitError(f"the {kit.name} kit has no world: it cannot be simulated")
-    world_type = getattr(kit.world, "profiles", None)
-    if world_type is None:  # a factory that is not the world's class: build one to ask
-        from plansentry.runtime.world import WorldSettings
-
-        world_type = kit.world(WorldSettings()).profiles
-    return builtin_profiles(world_type)
+    """The built-in profiles of ``domain``'s world (its own, then the generic ones), read from
+    the factory when it has them (a world's class does), else from a world built to ask."""
+    factory = _factory(load_kit(domain, params=kit_params or {}))
+    profiles = getattr(factory, "profiles", None)
+    if profiles is None:
+        profiles = factory(WorldSettings()).profiles
+    return builtin_profiles(profiles)
 
 
 @final
