@@ -279,7 +279,9 @@ class World(Protocol[PlanT, CtxT, SpecT, AtT]):
 
     def notes(self, faults: Mapping[str, float]) -> Mapping[str, str]:
         """Residual causes that cannot occur in this world under a profile with ``faults``, with
-        why (the document prints the reason)."""
+        why (the document prints the reason): keyed by the cause (``"restart"``), or by
+        ``"controller:cause"`` for one controller's (``"pilot_guard:blocked_order"``); a note
+        here wins over what the simulator would say of the run's settings."""
         ...
 
 
