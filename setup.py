@@ -147,7 +147,8 @@ check_untyped_defs = True
 strict = True
 
 [mypy-plansentry.runtime.*,plansentry.planners.*,plansentry.telemetry.*,plansentry.report.*,\
-plansentry.testing.*,plansentry.serve.*,plansentry.cli.*,plansentry.domains.warehouse.sim.*,\
+plansentry.testing.*,plansentry.serve.*,plansentry.cli.*,plansentry.sim.*,\
+plansentry.domains.warehouse.world.*,plansentry.domains.warehouse.identity,\
 plansentry.domains.warehouse.commands.*,plansentry.domains.warehouse.classical,\
 plansentry.domains.warehouse.kit,plansentry.domains.warehouse.plugin,\
 plansentry.domains.warehouse.demo,plansentry.domains.warehouse.prompts,\

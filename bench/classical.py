@@ -10,7 +10,7 @@ from: the classical planner on ``N`` orders of the simulator's own stream (2-5 l
 closures and blocked orders, from the pack stations in turn), on one warm router, as a robot's guard
 process keeps it. It reports 1,001 quantiles, the share of runs over ``DECLARED_WCET_MS`` and its
 95 % Wilson interval; ``--write PATH`` writes them as the module the simulator reads
-(``src/plansentry/domains/warehouse/sim/fallback_time.py``), with this command and the machine in
+(``src/plansentry/domains/warehouse/world/fallback_time.py``), with this command and the machine in
 its docstring.
 
 Usage: ``python bench/classical.py [--json] [--orders 600]``;
@@ -88,11 +88,10 @@ QUANTILES = 1_000  # the module holds quantiles 0, 1/1000, ..., 1
 
 def run_sim(orders: int, seed: int) -> dict[str, Any]:
     """The classical planner's time on the simulator's own orders, warm router."""
-    from plansentry.domains.warehouse.sim.config import SimConfig
-    from plansentry.domains.warehouse.sim.profiles import PROFILES
-    from plansentry.domains.warehouse.sim.world import World
+    from plansentry.sim.config import SimConfig
+    from plansentry.sim.scene import profiles_of, scene_for
 
-    world = World(SimConfig(profile=PROFILES["pilot"], cycles=1))
+    world = scene_for(SimConfig(profile=profiles_of("warehouse")["pilot"], cycles=1)).world
     planner = ClassicalPlanner(world.router)
     source = world.orders(random.Random(seed), "B")
     starts = [world.wh.pack_stations[s] for s in world.stations]
@@ -125,7 +124,7 @@ def run_sim(orders: int, seed: int) -> dict[str, Any]:
 
 
 def module_text(doc: dict[str, Any], command: str) -> str:
-    """The simulator's module of measured fallback times (see ``sim/fallback_time.py``)."""
+    """The simulator's module of measured fallback times (``domains/warehouse/world/fallback_time.py``)."""
     m = doc["machine"]
 
     def rows(values: list[float]) -> str:

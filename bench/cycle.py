@@ -3,7 +3,7 @@
 The rule (``src/plansentry/domains/warehouse/cycle.py``) refuses a plan estimated to take more than
 ``FACTOR`` x the order's lower estimate. A bound that refuses good plans would turn the guard's
 own rule into a residual cause (the model's good plan refused, or the fallback's, a safe move).
-This measures, over ``--orders`` orders of the fleet simulator's stream (``World.orders``: 2-5
+This measures, over ``--orders`` orders of the fleet simulator's stream (``WarehouseWorld.orders``: 2-5
 lines, its default closures; blocked orders have no plan and are skipped), from the pack stations
 in turn:
 
@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine
@@ -34,10 +36,11 @@ from plansentry.domains.warehouse.cycle import DEFAULT_CYCLE_TIME
 from plansentry.domains.warehouse.order import PickContext
 from plansentry.domains.warehouse.rules import CYCLE_TIME
 from plansentry.domains.warehouse.schema import Plan
-from plansentry.domains.warehouse.sim.config import SimConfig
-from plansentry.domains.warehouse.sim.profiles import PROFILES, Profile
-from plansentry.domains.warehouse.sim.synthetic import SyntheticModel
-from plansentry.domains.warehouse.sim.world import World
+from plansentry.domains.warehouse.world.world import WarehouseWorld as World
+from plansentry.sim.config import SimConfig
+from plansentry.sim.profiles import Profile
+from plansentry.sim.scene import profiles_of, scene_for
+from plansentry.sim.synthetic import SyntheticModel
 
 
 def ratio(world: World, plan: Plan, ctx: PickContext) -> float:
@@ -56,10 +59,11 @@ def refused(world: World, plan: Plan, ctx: PickContext) -> bool:
 
 
 def run(orders: int, seed: int) -> dict[str, Any]:
-    world = World(SimConfig(profile=PROFILES["pilot"], cycles=1))
+    PROFILES = profiles_of("warehouse")
+    world = scene_for(SimConfig(profile=PROFILES["pilot"], cycles=1)).world
     classical = ClassicalPlanner(world.router)
-    good = SyntheticModel(PROFILES["pilot"], world.router)
-    slow = SyntheticModel(Profile(name="slow", faults={"slow": 1.0}), world.router)
+    good = SyntheticModel(PROFILES["pilot"], world)
+    slow = SyntheticModel(Profile(name="slow", faults={"slow": 1.0}), world)
     rng = random.Random(seed)
     source = world.orders(random.Random(seed), "C")
     starts = [world.wh.pack_stations[s] for s in world.stations]
@@ -79,7 +83,11 @@ def run(orders: int, seed: int) -> dict[str, Any]:
         fallback = classical.plan(ctx).plan
         assert fallback is not None
         answer = good.call(ctx, best, None, rng)
-        noisy = world.decode(answer.text) if answer.fault == "" and answer.text else best
+        noisy = (
+            msgspec.json.decode(answer.text, type=Plan)
+            if answer.fault == "" and answer.text
+            else best
+        )
         for kind, plan in (("optimal", best), ("classical", fallback), ("good", noisy)):
             k = kinds[kind]
             k["plans"] += 1
@@ -87,7 +95,7 @@ def run(orders: int, seed: int) -> dict[str, Any]:
             k["ratios"].append(ratio(world, plan, ctx))
         s = slow.call(ctx, best, None, rng)
         assert s.text is not None
-        plan = world.decode(s.text)
+        plan = msgspec.json.decode(s.text, type=Plan)
         sk = slow_kinds.setdefault(s.kind, {"plans": 0, "refused": 0, "ratios": []})
         sk["plans"] += 1
         sk["refused"] += refused(world, plan, ctx)

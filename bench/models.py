@@ -32,7 +32,7 @@ from plansentry.core.gate import Gate
 from plansentry.domains.warehouse.map import default_map
 from plansentry.domains.warehouse.prompts import PromptFor
 from plansentry.domains.warehouse.rules import WarehouseDomain
-from plansentry.domains.warehouse.sim.orders import random_orders
+from plansentry.domains.warehouse.world.orders import random_orders
 from plansentry.planners.llamacpp import LlamaCppPlanner
 from plansentry.planners.local_server import embedded_server
 from plansentry.planners.openai_compat import OpenAICompatPlanner

@@ -36,9 +36,11 @@ import simpy
 
 from _common import emit, machine
 from plansentry.domains.warehouse.kit import default_config, make_guard
-from plansentry.domains.warehouse.sim import SimConfig, World, run_replication, simulate
-from plansentry.domains.warehouse.sim.profiles import PROFILES
 from plansentry.runtime.virtual import VirtualRuntime
+from plansentry.sim import Scene, SimConfig, run_replication, simulate
+from plansentry.sim.scene import profiles_of
+
+PROFILES = profiles_of("warehouse")
 
 GOAL_PER_MIN = 1_000_000
 #: The pool size of the pooled measurement (``simulate --order-pool``), and its warm-up: a pooled
@@ -48,7 +50,7 @@ POOL_WARM_UP = POOL * 36
 
 
 def per_minute(
-    world: World, cycles: int, rounds: int, first: int
+    world: Scene, cycles: int, rounds: int, first: int
 ) -> tuple[list[float], list[float]]:
     """Per round: decisions per minute of wall time, and per minute of this process's CPU time
     (below the wall rate only when other work took the core away)."""
@@ -61,20 +63,23 @@ def per_minute(
     return rates, cpu_rates
 
 
-def parts_us(world: World, n: int) -> dict[str, float]:
+def parts_us(world: Scene, n: int) -> dict[str, float]:
     """Median microseconds per call of each part of a guarded decision, on the same inputs."""
     rng = random.Random(1)
     # Blocked orders have no plan at all (optimal included): their cost is the simulator's, not
     # a part of a guarded decision.
-    orders = (o for o in world.orders(rng, "B") if not world.blocked(o))
-    stations = [world.wh.pack_stations[s] for s in world.stations]
-    ctxs = [world.domain.context(next(orders), "R1", stations[i % len(stations)]) for i in range(n)]
-    bests = [world.optimal.plan(c) for c in ctxs]
+    orders = (o for o in world.world.orders(rng, "B") if not world.world.blocked(o))
+    stations = [world.world.wh.pack_stations[s] for s in world.world.stations]
+    ctxs = [
+        world.world.domain.context(next(orders), "R1", stations[i % len(stations)])
+        for i in range(n)
+    ]
+    bests = [world.world.optimal.plan(c) for c in ctxs]
     calls = [
         world.model.call(c, b, None, random.Random(i))
         for i, (c, b) in enumerate(zip(ctxs, bests, strict=True))
     ]
-    runtime = VirtualRuntime(make_guard(domain=world.domain, config=default_config()))
+    runtime = VirtualRuntime(make_guard(domain=world.world.domain, config=default_config()))
 
     def timed(fn: Any) -> float:
         blocks = []
@@ -97,7 +102,7 @@ def parts_us(world: World, n: int) -> dict[str, float]:
 
     def context() -> None:
         for i, c in enumerate(ctxs):
-            world.domain.context(c.order, "R1", stations[i % len(stations)])
+            world.world.domain.context(c.order, "R1", stations[i % len(stations)])
 
     def engine() -> None:
         env = simpy.Environment()
@@ -111,7 +116,7 @@ def parts_us(world: World, n: int) -> dict[str, float]:
 
     return {
         "guard_decide": timed(guard),
-        "best_plan": timed(lambda: [world.optimal.plan(c) for c in ctxs]),
+        "best_plan": timed(lambda: [world.world.optimal.plan(c) for c in ctxs]),
         "model_text": timed(
             lambda: [world.model.call(c, b, None, rng) for c, b in zip(ctxs, bests, strict=True)]
         ),
@@ -144,13 +149,13 @@ def workers_speedup(cycles: int) -> dict[str, Any]:
 
 
 def run(cycles: int, rounds: int, workers_cycles: int) -> dict[str, Any]:
-    guarded = World(SimConfig(profile=PROFILES["pilot"], cycles=cycles, controllers=("guarded",)))
+    guarded = Scene(SimConfig(profile=PROFILES["pilot"], cycles=cycles, controllers=("guarded",)))
     run_replication(guarded, 999, 2_000, None, (150.0,))  # warm-up
     one, one_cpu = per_minute(guarded, cycles, rounds, 0)
-    three = World(SimConfig(profile=PROFILES["pilot"], cycles=cycles))
+    three = Scene(SimConfig(profile=PROFILES["pilot"], cycles=cycles))
     all_three, _ = per_minute(three, cycles, rounds, 0)
     # A pool of orders (--order-pool): plans and contexts kept, a different stream of orders.
-    pooled = World(
+    pooled = Scene(
         SimConfig(
             profile=PROFILES["pilot"], cycles=cycles, controllers=("guarded",), order_pool=POOL
         )

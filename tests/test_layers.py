@@ -1,6 +1,7 @@
-"""Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report, testing, serve <- cli <-
-domains. Across: nothing generic imports a domain (the warehouse, or any kit's package); a domain
-imports no other domain. Both are checked on the tree, and on a tree with a deliberate violation."""
+"""Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report <- sim <- testing,
+serve <- cli <- domains. Across: nothing generic imports a domain (the warehouse, or any kit's
+package); a domain imports no other domain. Both are checked on the tree, and on a tree with a
+deliberate violation."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ RANK = {
     "planners": 2,
     "telemetry": 2,
     "report": 3,
-    "testing": 3,
-    "serve": 3,
-    "cli": 4,
-    "domains": 5,
+    "sim": 4,
+    "testing": 5,
+    "serve": 5,
+    "cli": 6,
+    "domains": 7,
 }
 
 
@@ -100,6 +102,13 @@ def test_the_front_door_imports_no_domain() -> None:
         ("report/fmli.py", "import plansentry_drone.rules\n", "domain package"),
         ("core/gate.py", "from plansentry.runtime.guard import Guard\n", "layer to its right"),
         (
+            "sim/engine.py",
+            "from plansentry.domains.warehouse.world.world import WarehouseWorld\n",
+            "generic module imports the domain",
+        ),
+        ("sim/engine.py", "import plansentry_drone.world\n", "domain package"),
+        ("report/fmli.py", "from plansentry.sim.engine import SimRun\n", "layer to its right"),
+        (
             "domains/warehouse/rules.py",
             "from plansentry.domains.drone import rules\n",
             "imports another domain",
@@ -110,7 +119,13 @@ def test_a_deliberate_violation_is_caught(
     tmp_path: Path, module: str, source: str, expected: str
 ) -> None:
     """The checker fails on a tree where one module breaks an axis."""
-    for rel in ("core/gate.py", "runtime/guard.py", "telemetry/audit.py", "report/fmli.py"):
+    for rel in (
+        "core/gate.py",
+        "runtime/guard.py",
+        "telemetry/audit.py",
+        "report/fmli.py",
+        "sim/engine.py",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
     (tmp_path / "domains/warehouse").mkdir(parents=True, exist_ok=True)

@@ -87,17 +87,36 @@ def test_kits_lists_every_installed_kit(capsys) -> None:
 
 
 def test_the_parser_has_generic_and_kit_commands() -> None:
-    """check, replay, fsm, report, kits, fmli are generic; demo, simulate, sweep, fit come from the
-    warehouse."""
+    """check, replay, fsm, report, kits, fmli, simulate, sweep, fit are generic; demo and
+    example-order come from the warehouse."""
+    generic_names = {"check", "replay", "fsm", "report", "kits", "fmli", "simulate", "sweep", "fit"}
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert {"check", "replay", "fsm", "report", "kits", "fmli"} <= set(sub.choices)
-    assert {"demo", "simulate", "sweep", "fit", "example-order"} <= set(sub.choices)
+    assert generic_names | {"demo", "example-order"} <= set(sub.choices)
     generic = next(a for a in build_parser(plugins=False)._actions if a.dest == "command")
-    assert set(generic.choices) >= {"check", "replay", "fsm", "report", "kits", "fmli"}
-    assert not set(generic.choices) & {"demo", "simulate", "sweep", "fit", "example-order"}
+    assert set(generic.choices) >= generic_names
+    assert not set(generic.choices) & {"demo", "example-order"}
 
 
 def test_fsm_mermaid(capsys) -> None:
     """fsm --mermaid prints the state diagram."""
     assert main(["fsm", "--mermaid"]) == 0
     assert capsys.readouterr().out.startswith("stateDiagram-v2")
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_a_kit_without_a_world_is_one_line_and_exit_2(command, capsys) -> None:
+    """simulate and sweep need the kit's world; a kit without one says so, exit 2."""
+    import dataclasses
+
+    from plansentry.runtime.kit import DomainPlugin, register_kit
+    from plansentry.testing.toy import toy_kit
+
+    def bare(**params):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(toy_kit(**params), name="bare", world=None)
+
+    register_kit(
+        DomainPlugin(name="bare", summary="no world", make_kit=bare, rules_versions=("toy/1",))
+    )
+    assert main([command, "--domain", "bare"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "the bare kit has no world" in err, err

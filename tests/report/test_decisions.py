@@ -16,7 +16,7 @@ from plansentry.domains.warehouse.examples import default_order
 from plansentry.domains.warehouse.kit import warehouse_kit
 from plansentry.domains.warehouse.map import default_map
 from plansentry.domains.warehouse.schema import encode_plan
-from plansentry.domains.warehouse.sim.unguarded import CLIENT_TIMEOUT_S, RESTART_S
+from plansentry.domains.warehouse.world.unguarded import CLIENT_TIMEOUT_S, RESTART_S
 from plansentry.report.decisions import (
     UNGUARDED_KEYS,
     DecisionRow,

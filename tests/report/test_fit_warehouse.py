@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from helpers import run_cli
-from plansentry.domains.warehouse.commands.fit import fault_of
-from plansentry.domains.warehouse.sim.profiles import FAULTS, PROFILES, load_profile
+from plansentry.domains.warehouse.world.profiles import FAULTS
+from plansentry.domains.warehouse.world.world import WarehouseWorld
 from plansentry.report.decisions import Answer
 from plansentry.report.fit import LatencyFit, bonferroni_z
 from plansentry.report.stats import wilson
+from plansentry.sim.fit import fault_of
+from plansentry.sim.profiles import load_profile
+from warehouse_fixtures import PROFILES
 
 CYCLES = 10_000
 
@@ -43,14 +46,14 @@ def _answer(mode, rules=(), extraction="bare", repaired=False) -> Answer:
     ids=lambda v: v if isinstance(v, str | type(None)) else f"{v.mode}-{v.extraction}",
 )
 def test_what_the_gate_saw_maps_onto_the_profile_faults(answer: Answer, kind) -> None:
-    """Each gate verdict becomes the profile fault MAPPING states (None: no fault matches)."""
-    assert fault_of(answer) == kind
+    """Each gate verdict becomes the profile fault the mapping states (None: no fault matches)."""
+    assert fault_of(answer, WarehouseWorld) == kind
 
 
 def test_every_mapped_fault_is_a_profile_fault() -> None:
     """The mapping never names a fault the simulator does not have (read at run time)."""
     for mode in ("malformed", "empty", "oversize", "schema", "unsafe", "stale", "slow"):
-        found = fault_of(_answer(mode))
+        found = fault_of(_answer(mode), WarehouseWorld)
         assert found is None or found in FAULTS
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from plansentry.domains.warehouse.sim import SimConfig, simulate
-from plansentry.domains.warehouse.sim.profiles import PROFILES
-from plansentry.domains.warehouse.sim.report import simulation_report
 from plansentry.report.html import ReportError, kind_of, render
+from plansentry.sim import SimConfig, simulate
+from plansentry.sim.report import simulation_report
+from warehouse_fixtures import PROFILES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -33,7 +33,7 @@ def test_the_toy_kit_conforms() -> None:
 def test_the_warehouse_kit_conforms(request) -> None:
     """The warehouse kit passes over generated orders, closures included."""
     from plansentry.domains.warehouse import warehouse_kit
-    from plansentry.domains.warehouse.sim.orders import random_orders
+    from plansentry.domains.warehouse.world.orders import random_orders
 
     kit = warehouse_kit()
     wh = kit.domain.wh
@@ -168,3 +168,71 @@ def test_a_fallback_abandoning_the_task_is_held_to_safety_only() -> None:
     bad = dataclasses.replace(toy_kit(), fallbacks=(Reckless(),))
     assert not bad.guard().run_fallbacks(CONTEXTS[1])[0].usable
     assert not check_domain(bad, CONTEXTS[1:2]).ok
+
+
+class _Warped:
+    """The toy's world with one part replaced (``overrides``: name -> value or function)."""
+
+    def __init__(self, **overrides: object) -> None:
+        from plansentry.runtime.world import WorldSettings
+        from plansentry.testing.toy import ToyWorld
+
+        self._world = ToyWorld(WorldSettings(blocked_p=0.2))
+        self._overrides = overrides
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        if name in self._overrides:
+            return self._overrides[name]
+        return getattr(self._world, name)
+
+
+def test_the_toy_world_conforms() -> None:
+    """check_domain checks the kit's world when it has one, and the toy's passes."""
+    report = check_domain(toy_kit(), CONTEXTS[:1], world_tasks=60)
+    assert report.ok, report.problems
+    assert report.judged >= 60
+
+
+def _unsafe_but_fine(fault, ctx, best, other, rng, *, noise):  # type: ignore[no-untyped-def]
+    import msgspec
+
+    if fault == "unsafe":  # labelled unsafe, written safe: the gate accepts it
+        return "mislabelled", msgspec.json.encode(best)
+    return _Warped()._world.answer(fault, ctx, best, other, rng, noise=noise)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"answer": _unsafe_but_fine}, "fault 'unsafe' (mislabelled) is judged accepted"),
+        ({"faults": ("malformed", "teleport")}, "fault 'teleport' is no failure mode"),
+        ({"execute_s": lambda plan, ctx: 0.0}, "takes 0.0 s"),
+        ({"best": lambda ctx: None}, "has no oracle plan"),
+        ({"unsafe": lambda plan, ctx: True}, "calls the oracle's plan for"),
+        ({"served": lambda plan, task, mode: 0}, "does not serve task"),
+        (
+            {"profiles": {"mine": {"faults": {"teleport": 0.1}}}},
+            "a built-in profile is not usable",
+        ),
+    ],
+    ids=[
+        "mislabelled-fault",
+        "unknown-fault",
+        "no-time",
+        "no-oracle",
+        "checker",
+        "served",
+        "profile",
+    ],
+)
+def test_a_world_that_breaks_its_contract_is_named(overrides, problem) -> None:
+    """Each broken part of a world is one problem that says what is wrong."""
+    report = check_domain(toy_kit(), CONTEXTS[:1], world=_Warped(**overrides), world_tasks=30)
+    assert any(problem in p for p in report.problems), report.problems
+
+
+def test_a_world_can_be_left_unchecked() -> None:
+    """world=False checks the kit alone (its world may be expensive to build)."""
+    broken = _Warped(best=lambda ctx: None)
+    assert check_domain(toy_kit(), CONTEXTS[:1], world=False).ok
+    assert not check_domain(toy_kit(), CONTEXTS[:1], world=broken).ok

@@ -22,7 +22,8 @@ def test_the_entry_point_names_the_plugin() -> None:
 
 
 def test_importing_the_plugin_imports_no_part_of_the_kit() -> None:
-    """In a fresh process, the plugin module loads nothing but itself and the package."""
+    """In a fresh process, the plugin module loads nothing but itself, the package and the
+    kit's identity (its name and rules versions, a module that imports nothing)."""
     code = (
         "import sys, plansentry_drone.plugin as p; "
         "print(sorted(m for m in sys.modules if m.startswith('plansentry_drone')))"
@@ -30,7 +31,9 @@ def test_importing_the_plugin_imports_no_part_of_the_kit() -> None:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.strip() == "['plansentry_drone', 'plansentry_drone.plugin']"
+    assert done.stdout.strip() == (
+        "['plansentry_drone', 'plansentry_drone.identity', 'plansentry_drone.plugin']"
+    )
 
 
 def test_the_kit_is_rebuilt_from_its_identity(kit) -> None:

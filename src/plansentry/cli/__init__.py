@@ -7,11 +7,13 @@ Generic commands serve any installed domain kit:
 - ``fsm [--mermaid]``: the state machine's transition table;
 - ``report DOC``: one self-contained HTML report of any document a command wrote;
 - ``fmli LOG...``: the FMLI matrix of real decisions (audit logs, ``check`` output, ``demo --json``);
-- ``kits``: the installed domain kits and their rules versions.
+- ``kits``: the installed domain kits and their rules versions;
+- ``simulate``, ``sweep``: the fleet simulator, for any kit with a world (``--domain NAME``);
+- ``fit LOG... -o PROFILE``: a simulator profile fitted from real decisions;
 - ``serve``: the guard as a local HTTP service (a native API and an OpenAI-compatible one).
 
 A kit's plugin may add its own commands (``DomainPlugin.add_commands``): the warehouse adds
-``demo``, ``simulate``, ``sweep`` and ``example-order``.
+``demo`` and ``example-order``.
 
 Every error a user can cause (a :class:`~plansentry.core.errors.PlansentryError`, a file that cannot
 be read) prints one line, ``plansentry: error: ...``, and exits with code 2.
@@ -81,6 +83,24 @@ def cmd_fmli(args: argparse.Namespace, out: IO[str]) -> int:
     return fmli.run(args, out)
 
 
+def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import simulate
+
+    return simulate.run(args, out)
+
+
+def cmd_sweep(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import sweep
+
+    return sweep.run(args, out)
+
+
+def cmd_fit(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.cli import fit
+
+    return fit.run(args, out)
+
+
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     from plansentry.cli import report
 
@@ -119,6 +139,28 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     m = sub.add_parser("fmli", help="the FMLI matrix of audit logs, check output or demo --json")
     fmli.add_arguments(m)
     m.set_defaults(func=cmd_fmli)
+
+    from plansentry.cli import fit, simulate, sweep
+
+    sim = sub.add_parser(
+        "simulate",
+        help="fleet simulation of a kit's world: unguarded, guarded, the pilot's guard and the "
+        "oracle, and the FMLI matrix",
+    )
+    simulate.add_arguments(sim)
+    sim.set_defaults(func=cmd_simulate)
+
+    w = sub.add_parser(
+        "sweep", help="a grid of budgets x profiles x fleet sizes, locally or on Ray"
+    )
+    sweep.add_arguments(w)
+    w.set_defaults(func=cmd_sweep)
+
+    t = sub.add_parser(
+        "fit", help="a simulator profile fitted from audit logs or demo --json (needs scipy)"
+    )
+    fit.add_arguments(t)
+    t.set_defaults(func=cmd_fit)
 
     from plansentry.serve import command as serve_command
 

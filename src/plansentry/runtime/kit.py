@@ -17,7 +17,10 @@ The guard knows no domain. A *kit* makes it guard one kind of plan:
 - ``counterfactual`` (optional): the domain's model of an unguarded controller, which says what it
   would have done with one decision's model output (:class:`CounterfactualModel`). ``plansentry
   fmli`` and the demo cost the unguarded side with it; a kit without one gets the matrix without
-  the unguarded columns.
+  the unguarded columns;
+- ``world`` (optional): the robot's world for the fleet simulator (a factory of a
+  :class:`~plansentry.runtime.world.World`): ``plansentry simulate``, ``sweep`` and ``fit`` need
+  it; a kit without one says so in one line.
 
 Kits are found by name through the ``plansentry.domains`` entry-point group. An entry point names a
 :class:`DomainPlugin`, which is cheap to import: it builds the kit on demand and may add the domain's
@@ -43,6 +46,7 @@ from plansentry.core.failures import FailureMode
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Fallback, Guard, VersionedDomain
 from plansentry.runtime.planner import PromptBuilder
+from plansentry.runtime.world import WorldFactory
 
 PlanT = TypeVar("PlanT")
 CtxT = TypeVar("CtxT")
@@ -150,6 +154,7 @@ class DomainKit(Generic[PlanT, CtxT]):
     example_context: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     counterfactual: CounterfactualModel[CtxT] | None = None
+    world: WorldFactory | None = None
 
     def config(self, **overrides: Any) -> GuardConfig:
         """A guard configuration with this kit's fallbacks' declared worst-case times reserved."""

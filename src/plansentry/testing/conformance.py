@@ -18,7 +18,16 @@ them all. What is checked, for every context given:
   generic steps' worst case (a hostile output of thousands of keys) is plansentry's, not the kit's;
 - every fallback returns, within its declared worst-case time (the slowest of ``repeats`` runs), an
   outcome whose plan (if any) passes the rules (the safety rules only when it abandons the task);
-- the prompt builder (if any) gives a prompt with at least one message.
+- the prompt builder (if any) gives a prompt with at least one message;
+- the kit's world (``kit.world``, if it has one; or ``world=``), over ``world_tasks`` tasks of its
+  stream: every context decodable by the codec and judged alike after the round trip; the oracle's
+  plan passes the gate, is safe by the world's checker, serves its task whole, takes a finite,
+  positive time and is what the pilot's controller reads and executes; a blocked task has no
+  oracle plan and the plan a model unaware of the block writes is refused; every fault kind the
+  world writes really fails the way it is labelled (a kind named after a failure mode gets that
+  mode, a kind of ``fault_rules`` an ``invalid`` verdict naming its rule, ``slow`` that mode or
+  an accepted plan slower than the best; a good answer passes); the built-in profiles parse and
+  name only the world's faults.
 
 Timing checks measure this machine: run them where the kit will run, or relax ``timing``.
 """
@@ -27,6 +36,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +50,7 @@ from plansentry.core.failures import FailureMode, Violation
 from plansentry.core.gate import Gate, Verdict
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit
+from plansentry.runtime.world import WorldSettings
 from plansentry.testing.hostile import hostile_outputs
 
 PlanT = TypeVar("PlanT")
@@ -80,8 +92,12 @@ def check_domain(
     repeats: int = 3,
     timing: bool = True,
     hostile: bool = True,
+    world: Any = None,
+    world_tasks: int = 40,
 ) -> ConformanceReport:
-    """Check ``kit`` against every context in ``contexts`` (see the module docstring)."""
+    """Check ``kit`` against every context in ``contexts`` (see the module docstring). ``world``:
+    the world to check (default: ``kit.world`` built with default settings, if the kit has one;
+    ``False``: none)."""
     cfg = config if config is not None else kit.config()
     report = ConformanceReport(kit.name)
     _check_identity(kit, report)
@@ -94,7 +110,160 @@ def check_domain(
         _check_context(kit, gate, cfg, ctx, extra, report, repeats=repeats, timing=timing)
     if report.contexts == 0:
         report.problems.append("no contexts given: nothing was checked")
+    if world is None and kit.world is not None:
+        world = _safely(lambda: kit.world(WorldSettings(blocked_p=0.1)), report.problems)  # type: ignore[misc]
+    if world:
+        _check_world(kit, world, gate, report, world_tasks)
     return report
+
+
+def _expected(world: Any, fault: str) -> tuple[FailureMode, str | None] | None:
+    """The verdict a world's answer of ``fault`` must get: the mode of that name, or ``invalid``
+    with the rule ``fault_rules`` names (``None``: the world says nothing of it)."""
+    rules = {kind: rule for rule, kind in world.fault_rules}
+    if fault in rules:
+        return FailureMode.INVALID, rules[fault]
+    try:
+        return FailureMode(fault), None
+    except ValueError:
+        return None
+
+
+def _check_world(
+    kit: DomainKit[Any, Any], world: Any, gate: Gate[Any, Any], report: ConformanceReport, n: int
+) -> None:
+    """The world's checks (see the module docstring)."""
+    from plansentry.runtime.world import GENERIC_FAULTS
+    from plansentry.sim.profiles import ProfileError, builtin_profiles, check_faults
+
+    problems = report.problems
+    faults = tuple(world.faults)
+    if len(set(faults)) != len(faults):
+        problems.append(f"world: its faults repeat: {faults}")
+    try:
+        for profile in builtin_profiles(world.profiles).values():
+            check_faults(profile, faults, world=f"the {kit.name} world")
+    except ProfileError as exc:
+        problems.append(f"world: a built-in profile is not usable: {exc}")
+    written = [f for f in faults if f not in GENERIC_FAULTS]
+    for fault in written:
+        if _expected(world, fault) is None:
+            problems.append(
+                f"world: fault {fault!r} is no failure mode and no kind of fault_rules: "
+                "nothing says how the gate must judge it"
+            )
+    rng = random.Random(0)
+    other = None
+    tasks = world.tasks(random.Random(1), "CHECK")
+    seen_blocked = 0
+    for i in range(n):
+        try:
+            task = next(tasks)
+            other = _check_task(kit, world, gate, task, i, rng, other, written, problems)
+        except Exception as exc:
+            problems.append(f"world: checking task {i} raised {exc!r}")
+            return
+        seen_blocked += task.blocked
+    if n and not seen_blocked:
+        problems.append(
+            f"world: no blocked task among {n} at blocked_p 0.1: blocked tasks go unchecked"
+        )
+    report.judged += n
+
+
+def _check_task(
+    kit: DomainKit[Any, Any],
+    world: Any,
+    gate: Gate[Any, Any],
+    task: Any,
+    i: int,
+    rng: random.Random,
+    other: Any,
+    written: list[str],
+    problems: list[str],
+) -> Any:
+    """One task of the world's stream (see the module docstring); returns the plan a stale
+    answer of the next may repeat."""
+    from plansentry.runtime.world import Reaction
+
+    version = kit.domain.version
+    ctx = world.context(task, f"R{i % 3 + 1}", world.start(i % 3))
+    try:
+        ctx_json = kit.codec.context_to_json(ctx)
+        again = kit.codec.context_from_json(msgspec.json.decode(msgspec.json.encode(ctx_json)))
+    except Exception as exc:
+        problems.append(f"world: a context of task {task.id} does not decode: {exc!r}")
+        return other
+    if task.blocked:
+        if world.best(ctx) is not None:
+            problems.append(f"world: task {task.id} is blocked but has an oracle plan")
+        naive = world.encode(world.best_unaware(ctx))
+        if gate.check(naive, len(naive), ctx, version(ctx)).mode is None:
+            problems.append(f"world: the unaware plan of blocked task {task.id} passes")
+        return other
+    best = world.best(ctx)
+    if best is None:
+        problems.append(f"world: task {task.id} is not blocked but has no oracle plan")
+        return other
+    text = world.encode(best)
+    verdict = gate.check(text, len(text), ctx, version(ctx))
+    rebuilt = gate.check(text, len(text), again, version(again))
+    if verdict.mode is not None:
+        problems.append(f"world: the oracle's plan for {task.id} is refused: {verdict.mode}")
+    if (rebuilt.mode, rebuilt.violations) != (verdict.mode, verdict.violations):
+        problems.append(f"world: the decoded context of {task.id} judges the oracle otherwise")
+    seconds = world.execute_s(best, ctx)
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        problems.append(f"world: the oracle's plan for {task.id} takes {seconds!r} s")
+    if world.unsafe(best, ctx):
+        problems.append(f"world: its checker calls the oracle's plan for {task.id} unsafe")
+    if world.served(best, task, None) != task.items:
+        problems.append(f"world: the oracle's plan does not serve task {task.id} whole")
+    if world.read(text, ctx).reaction is not Reaction.EXECUTE:
+        problems.append("world: the pilot's controller does not execute the oracle's plan")
+    for fault in ["", *written]:
+        _check_answer(world, gate, ctx, best, other, rng, fault, problems, version)
+    return best
+
+
+def _check_answer(
+    world: Any,
+    gate: Gate[Any, Any],
+    ctx: Any,
+    best: Any,
+    other: Any,
+    rng: random.Random,
+    fault: str,
+    problems: list[str],
+    version: Callable[[Any], str],
+) -> None:
+    """One answer of ``fault`` is judged as its label says."""
+    try:
+        kind, text = world.answer(fault, ctx, best, other, rng, noise=1.0)
+    except Exception as exc:
+        problems.append(f"world: writing an answer of fault {fault!r} raised {exc!r}")
+        return
+    verdict = gate.check(text, len(text), ctx, version(ctx))
+    label = f"world: an answer of fault {fault!r} ({kind})" if fault else "world: a good answer"
+    if fault == "":
+        if verdict.mode is not None:
+            problems.append(f"{label} is refused: {verdict.mode}")
+        elif world.unsafe(verdict.plan, ctx):
+            problems.append(f"{label} is unsafe by the world's checker")
+        return
+    expected = _expected(world, fault)
+    if expected is None:
+        return
+    mode, rule = expected
+    if fault == "slow" and verdict.mode is None:
+        if not world.execute_s(verdict.plan, ctx) > world.execute_s(best, ctx):
+            problems.append(f"{label} is accepted and no slower than the best plan")
+        return
+    if verdict.mode is not mode:
+        got = verdict.mode.value if verdict.mode is not None else "accepted"
+        problems.append(f"{label} is judged {got}, not {mode.value}")
+    elif rule is not None and rule not in {v.rule for v in verdict.violations}:
+        problems.append(f"{label} is invalid without breaking {rule}")
 
 
 def _check_identity(kit: DomainKit[Any, Any], report: ConformanceReport) -> None:

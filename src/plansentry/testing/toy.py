@@ -6,12 +6,18 @@ valid when its steps add up to the target (``reach``); safe when no step is long
 allows (``step_limit``), no position it stops at is blocked (``blocked``) and the speed is at most
 1 (``speed``). The fallback (``stepper``) strides the longest allowed step that avoids blocked
 positions; when none does, it has no plan and the guard holds (the safe action).
+
+:class:`ToyWorld` is the toy's world for the simulator (``plansentry simulate --domain toy``):
+tasks to random targets, some with a blocked position on every stride (no plan serves them), a
+plan taking its length over its speed, each fault kind written from the stepper's plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import json
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, final
 
 import msgspec
@@ -21,6 +27,14 @@ from plansentry.core.errors import InputError
 from plansentry.core.failures import FailureMode, Violation
 from plansentry.runtime.kit import HOLD, DomainKit, DomainPlugin
 from plansentry.runtime.planner import Prompt
+from plansentry.runtime.world import (
+    BaseWorld,
+    FallbackTime,
+    Reaction,
+    Read,
+    Task,
+    WorldSettings,
+)
 
 REACH: Final = "reach"
 STEP_LIMIT: Final = "step_limit"
@@ -138,6 +152,95 @@ def toy_prompt(ctx: ToyContext) -> Prompt:
     return Prompt(messages=({"role": "user", "content": text},), max_tokens=64)
 
 
+@final
+class ToyWorld(BaseWorld[ToyPlan, ToyContext, ToyContext, int]):
+    """The toy's world: a task is a context to reach (its spec), one unit of work per position
+    travelled; ``blocked_p`` of them block positions 1 to ``max_step`` (nothing can start)."""
+
+    faults = ("malformed", "schema", "invalid", "unsafe", "stale", "stall", "transport", "slow")
+    profiles: Mapping[str, Mapping[str, Any]] = {
+        "pilot": {"faults": {"malformed": 0.007, "stall": 0.0001}},
+        "chaos": {"faults": {k: 0.02 for k in faults}, "stall_s": 45.0},
+    }
+    #: An assumption, not a measurement: the stepper plans in microseconds; this bounds it.
+    fallback_time = FallbackTime(
+        wcet_ms=1.0, quantiles_ms=(0.01, 0.02, 0.05), tail_ms=(0.2,), samples=0, over_wcet_p_high=0
+    )
+
+    def __init__(self, settings: WorldSettings) -> None:
+        self.blocked_p = settings.blocked_p
+
+    def tasks(self, rng: random.Random, prefix: str) -> Iterator[Task[ToyContext]]:
+        for n in range(1, 1 << 62):
+            target, step = rng.randint(4, 40), rng.randint(2, 4)
+            blocked = rng.random() < self.blocked_p
+            wall = frozenset(range(1, step + 1)) if blocked else frozenset({rng.randint(5, 60)})
+            ctx = ToyContext(
+                f"{prefix}-{n}", target, step, wall - {target} if not blocked else wall
+            )
+            yield Task(ctx.task_id, target, blocked, ctx)
+
+    def start(self, robot: int) -> int:
+        return 0
+
+    def context(self, task: Task[ToyContext], robot_id: str, at: int) -> ToyContext:
+        return task.spec
+
+    def best(self, ctx: ToyContext) -> ToyPlan | None:
+        return Stepper().plan(ctx).plan
+
+    def best_unaware(self, ctx: ToyContext) -> ToyPlan:
+        plan = Stepper().plan(replace(ctx, blocked=frozenset())).plan
+        assert plan is not None
+        return plan
+
+    def encode(self, plan: ToyPlan) -> bytes:
+        return msgspec.json.encode(plan)
+
+    def answer(
+        self,
+        fault: str,
+        ctx: ToyContext,
+        best: ToyPlan,
+        other: ToyPlan | None,
+        rng: random.Random,
+        *,
+        noise: float,
+    ) -> tuple[str, bytes]:
+        change = msgspec.structs.replace
+        wrong = {
+            "": best,
+            "invalid": change(best, steps=best.steps[:-1] or (best.steps[0] - 1,)),  # short
+            "unsafe": change(best, speed=2.0),
+            "stale": change(best, task_id=best.task_id + "-old"),
+            "slow": change(best, speed=0.05),
+        }
+        if fault == "schema":
+            return "wrong_type", json.dumps({"task_id": ctx.task_id, "steps": "all"}).encode()
+        return fault, self.encode(wrong[fault])
+
+    def execute_s(self, plan: ToyPlan, ctx: ToyContext) -> float:
+        return sum(abs(s) for s in plan.steps) / plan.speed
+
+    def after(self, plan: ToyPlan, ctx: ToyContext) -> int:
+        return 0
+
+    def served(self, plan: ToyPlan, task: Task[ToyContext], mode: FailureMode | None) -> int:
+        reached = mode is not FailureMode.STALE and sum(plan.steps) == task.spec.target
+        return task.items if reached else 0
+
+    def unsafe(self, plan: ToyPlan, ctx: ToyContext) -> bool:
+        stops = [sum(plan.steps[: i + 1]) for i in range(len(plan.steps))]
+        too_long = any(abs(s) > ctx.max_step for s in plan.steps)
+        return plan.speed > 1.0 or too_long or bool(ctx.blocked.intersection(stops))
+
+    def read(self, text: bytes, ctx: ToyContext) -> Read[ToyPlan]:
+        try:
+            return Read("plan", Reaction.EXECUTE, msgspec.json.decode(text, type=ToyPlan))
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return Read("unreadable", Reaction.CRASH, None)
+
+
 def toy_kit(*, rules_version: str | None = None) -> DomainKit[ToyPlan, ToyContext]:
     """The toy domain's kit (one rules version, ``toy/1``)."""
     return DomainKit(
@@ -150,6 +253,7 @@ def toy_kit(*, rules_version: str | None = None) -> DomainKit[ToyPlan, ToyContex
         prompt=toy_prompt,
         rules=RULES,
         example_context={"task_id": "T-1", "target": 7},
+        world=ToyWorld,
     )
 
 

@@ -17,7 +17,7 @@ from plansentry.domains.warehouse.classical import ClassicalPlanner
 from plansentry.domains.warehouse.kit import warehouse_kit
 from plansentry.domains.warehouse.optimal import OptimalPlanner
 from plansentry.domains.warehouse.rules import CYCLE_TIME, WarehouseDomain
-from plansentry.domains.warehouse.sim.orders import random_orders
+from plansentry.domains.warehouse.world.orders import random_orders
 
 
 def judge(domain, ctx, plan):

@@ -11,7 +11,7 @@ from plansentry.domains.warehouse.optimal import OptimalPlanner
 from plansentry.domains.warehouse.order import make_order
 from plansentry.domains.warehouse.router import UNREACHABLE
 from plansentry.domains.warehouse.safety import unsafe_reasons
-from plansentry.domains.warehouse.sim.orders import random_orders
+from plansentry.domains.warehouse.world.orders import random_orders
 
 
 def brute_force(ctx, wh, router) -> int:

@@ -19,20 +19,22 @@ Rules versions (the identity in every audit log's header):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Final
 
 from plansentry.core.errors import ConfigError
 from plansentry.runtime.kit import DomainKit, SafeAction
+from plansentry.runtime.world import World, WorldSettings
 from plansentry_drone.airspace import Airspace, default_airspace, load_airspace
 from plansentry_drone.codec import DroneCodec
 from plansentry_drone.context import DroneContext
 from plansentry_drone.energy import EnergyModel
 from plansentry_drone.examples import example_context_json
 from plansentry_drone.flight import FlightSettings
+from plansentry_drone.identity import NAME, RULES_VERSIONS
 from plansentry_drone.mission_planner import MissionPlanner
-from plansentry_drone.plugin import NAME, RULES_VERSIONS
 from plansentry_drone.prompt import DronePrompt
 from plansentry_drone.return_home import ReturnToHome
 from plansentry_drone.rules import RULES, DroneDomain
@@ -83,7 +85,30 @@ def drone_kit(
         rules=RULES,
         example_context=example_context_json(airspace),
         params={"airspace": airspace_path, **asdict(flight), **asdict(energy)},
+        world=DroneWorlds(airspace, energy, flight),
     )
+
+
+class DroneWorlds:
+    """The kit's world factory (``DomainKit.world``): the simulator's drone world in the kit's
+    airspace, energy model and flight settings (:mod:`plansentry_drone.world`, imported when
+    first built)."""
+
+    def __init__(self, airspace: Airspace, energy: EnergyModel, flight: FlightSettings) -> None:
+        self.airspace = airspace
+        self.energy = energy
+        self.flight = flight
+
+    @property
+    def profiles(self) -> Mapping[str, Mapping[str, Any]]:
+        from plansentry_drone.world import PROFILES
+
+        return PROFILES
+
+    def __call__(self, settings: WorldSettings) -> World[Any, Any, Any, Any]:
+        from plansentry_drone.world import DroneWorld
+
+        return DroneWorld(self.airspace, self.energy, self.flight, settings)
 
 
 def make_kit(

@@ -9,10 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from plansentry.runtime.kit import DomainKit, DomainPlugin
-
-NAME: Final = "drone"
-#: Every rules version this kit can apply, newest first (see :mod:`plansentry_drone.kit`).
-RULES_VERSIONS: Final = ("drone-rules/1",)
+from plansentry_drone.identity import NAME, RULES_VERSIONS
 
 
 def _make_kit(**params: Any) -> DomainKit[Any, Any]:

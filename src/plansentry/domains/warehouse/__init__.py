@@ -6,7 +6,7 @@ and respects every speed limit on the route it would drive; the classical planne
 and 2-opt) is the fallback; the safe action is to stop and hold.
 
 Start with :func:`warehouse_kit` (or :func:`make_guard` for the guard alone). The fleet simulator is
-:mod:`plansentry.domains.warehouse.sim`.
+:mod:`plansentry.sim`; the warehouse's world for it is :mod:`plansentry.domains.warehouse.world`.
 """
 
 from plansentry.domains.warehouse.classical import ClassicalPlanner

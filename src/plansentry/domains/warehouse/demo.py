@@ -49,8 +49,8 @@ from plansentry.domains.warehouse.order import Order, PickContext
 from plansentry.domains.warehouse.rules import WarehouseDomain
 from plansentry.domains.warehouse.safety import route_cells, unsafe_reasons
 from plansentry.domains.warehouse.schema import Plan
-from plansentry.domains.warehouse.sim.orders import random_orders
-from plansentry.domains.warehouse.sim.unguarded import order_items
+from plansentry.domains.warehouse.world.orders import random_orders
+from plansentry.domains.warehouse.world.unguarded import order_items
 from plansentry.report.decisions import DecisionRow, Section, fmli_document, tally_sections
 from plansentry.report.stats import percentile, rounded
 from plansentry.runtime.config import GuardConfig

@@ -30,15 +30,16 @@ from plansentry.domains.warehouse.examples import (
     DEFAULT_START_STATION,
     default_order,
 )
+from plansentry.domains.warehouse.identity import NAME, RULES_VERSIONS
 from plansentry.domains.warehouse.map import Warehouse, default_map, load_map
 from plansentry.domains.warehouse.order import OrderError, PickContext, order_from_json
-from plansentry.domains.warehouse.plugin import NAME, RULES_VERSIONS
 from plansentry.domains.warehouse.prompts import PromptFor
 from plansentry.domains.warehouse.rules import RULES, WarehouseDomain
 from plansentry.domains.warehouse.schema import Plan, plan_to_builtins
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Guard
 from plansentry.runtime.kit import HOLD, Counterfactual, DomainKit
+from plansentry.runtime.world import World, WorldSettings
 
 
 class WarehouseCodec:
@@ -98,10 +99,10 @@ class WarehouseCodec:
 
 class PilotController:
     """The kit's counterfactual: the pilot's unguarded controller, the simulator's own model
-    (:mod:`.sim.unguarded`, imported when first called: the simulator imports this module)."""
+    (:mod:`.world.unguarded`, imported when first called)."""
 
     summary = (
-        "the pilot's controller without the guard (the simulator's model, sim/unguarded.py): it "
+        "the pilot's controller without the guard (the simulator's model, world/unguarded.py): it "
         "waits for the model however long it takes, and no answer 30 s after asking is a client "
         "timeout and a 12 s restart; text json.loads refuses (truncated, in prose or a fence, "
         "empty), a missing field or a wrong type, or a failed call halts the robot for a 12 s "
@@ -123,7 +124,7 @@ class PilotController:
         latency_s: float | None,
         ahead_s: float,
     ) -> Counterfactual:
-        from plansentry.domains.warehouse.sim import unguarded as pilot
+        from plansentry.domains.warehouse.world import unguarded as pilot
 
         if latency_s is None or latency_s >= pilot.CLIENT_TIMEOUT_S:
             wait = max(0.0, pilot.CLIENT_TIMEOUT_S - ahead_s)
@@ -138,6 +139,26 @@ class PilotController:
         return Counterfactual(
             o.halted, wait + o.downtime_s, o.unsafe_executed, o.items_lost, o.reason, wait
         )
+
+
+class WarehouseWorlds:
+    """The kit's world factory (``DomainKit.world``): the simulator's world on the kit's own
+    domain (:class:`~.world.world.WarehouseWorld`, imported when first built)."""
+
+    def __init__(self, domain: WarehouseDomain, map_path: str | None) -> None:
+        self.domain = domain
+        self.map_path = map_path
+
+    @property
+    def profiles(self) -> Mapping[str, Mapping[str, Any]]:
+        from plansentry.domains.warehouse.world.profiles import PROFILES
+
+        return PROFILES
+
+    def __call__(self, settings: WorldSettings) -> World[Any, Any, Any, Any]:
+        from plansentry.domains.warehouse.world.world import WarehouseWorld
+
+        return WarehouseWorld(self.domain, settings, map_path=self.map_path)
 
 
 def warehouse_kit(
@@ -191,6 +212,7 @@ def warehouse_kit(
         example_context=example,
         params={"map": map_path, "map_version": wh.version},
         counterfactual=PilotController(wh.bins),
+        world=WarehouseWorlds(domain, map_path),
     )
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, final
 
 import msgspec
 
 from plansentry.core.errors import InputError
 from plansentry.domains.warehouse.map import Warehouse
-
-if TYPE_CHECKING:
-    from plansentry.domains.warehouse.rules import RuleTables
+from plansentry.domains.warehouse.tables import RuleTables
 
 
 class OrderError(InputError):

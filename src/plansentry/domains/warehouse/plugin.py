@@ -1,13 +1,13 @@
 """The warehouse's entry point (``plansentry.domains``: ``warehouse``): cheap to import.
 
-The kit and the commands (``demo``, ``simulate``, ``sweep``, ``example-order``) are imported only
-when used.
+The kit and the commands (``demo``, ``example-order``) are imported only when used.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from plansentry.domains.warehouse.identity import NAME, RULES_VERSIONS
 from plansentry.runtime.kit import DomainKit, DomainPlugin
 
 
@@ -22,10 +22,6 @@ def _add_commands(subparsers: Any) -> None:
 
     add_commands(subparsers)
 
-
-NAME: Final = "warehouse"
-#: Every rules version the kit can apply, newest first (see :mod:`.kit`).
-RULES_VERSIONS: Final = ("warehouse-rules/2", "warehouse-rules/1")
 
 PLUGIN: Final = DomainPlugin(
     name=NAME,

@@ -44,6 +44,7 @@ from plansentry.domains.warehouse.map import Warehouse
 from plansentry.domains.warehouse.order import Order, PickContext
 from plansentry.domains.warehouse.router import UNREACHABLE, Router
 from plansentry.domains.warehouse.schema import Pick, Plan
+from plansentry.domains.warehouse.tables import RuleTables
 
 #: The rule names this domain reports (``Violation.rule``): match on these, never on messages.
 ORDER_ID: Final = "order_id"  # stale: the plan names another order
@@ -422,67 +423,6 @@ class WarehouseDomain:
             crossed |= m
             prev = cell
         return prev, crossed, cells
-
-
-@final
-class RuleTables:
-    """What :meth:`WarehouseDomain.context` precomputes for judging plans in one context.
-
-    - ``domain``: the domain that computed them (another domain judges without them);
-    - ``lines``: how many distinct order lines a plan must cover; ``all_lines``: their bits;
-    - ``picks``: bin name -> ``(poi, distance row, zone-mask row, sku, qty, line bit, access
-      cell)`` for the first line of each order bin a plan may visit (the bin exists and is in no
-      closed or staff-only zone); the rows are the router's open-map legs from that bin
-      (``UNREACHABLE`` in both where there is no route);
-    - ``other_lines``: ``(bin, sku) -> (qty, line bit)`` for every line, when some line has no
-      entry of its own in ``picks`` (a bin with several lines); else ``None``;
-    - ``start_dist``, ``start_mask``: the legs from the start (all ``UNREACHABLE``, which the
-      router must answer, when the start is not a point of interest);
-    - ``ends``: pack station name -> ``(poi, cell)`` for the stations a plan may end at;
-    - ``closed``: the zones this order closed: a leg whose mask meets them the router answers;
-    - ``handling_s`` and ``bound_s``: the cycle-time rule's handling of the order's items, and
-      its bound (both 0 when the rule is off).
-    """
-
-    __slots__ = (
-        "all_lines",
-        "bound_s",
-        "closed",
-        "domain",
-        "ends",
-        "handling_s",
-        "lines",
-        "other_lines",
-        "picks",
-        "start_dist",
-        "start_mask",
-    )
-
-    def __init__(
-        self,
-        *,
-        domain: WarehouseDomain,
-        lines: int,
-        picks: dict[str, tuple[int, list[int], list[int], str, int, int, int]],
-        other_lines: dict[tuple[str, str], tuple[int, int]] | None,
-        start_dist: list[int],
-        start_mask: list[int],
-        ends: dict[str, tuple[int, int]],
-        closed: int,
-        handling_s: float,
-        bound_s: float,
-    ) -> None:
-        self.domain = domain
-        self.lines = lines
-        self.all_lines = (1 << lines) - 1
-        self.picks = picks
-        self.other_lines = other_lines
-        self.start_dist = start_dist
-        self.start_mask = start_mask
-        self.ends = ends
-        self.closed = closed
-        self.handling_s = handling_s
-        self.bound_s = bound_s
 
 
 def _coverage(

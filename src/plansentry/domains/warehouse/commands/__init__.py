@@ -1,5 +1,5 @@
-"""The warehouse's own ``plansentry`` commands: ``demo``, ``simulate``, ``sweep``, ``fit``,
-``example-order``.
+"""The warehouse's own ``plansentry`` commands: ``demo`` and ``example-order`` (``simulate``,
+``sweep`` and ``fit`` are generic: they run the kit's world, :mod:`plansentry.sim`).
 
 Each command module is imported only when its command runs; this one only builds the parsers.
 """
@@ -14,24 +14,6 @@ def _demo(args: argparse.Namespace, out: IO[str]) -> int:
     from plansentry.domains.warehouse.commands import demo
 
     return demo.run(args, out)
-
-
-def _simulate(args: argparse.Namespace, out: IO[str]) -> int:
-    from plansentry.domains.warehouse.commands import simulate
-
-    return simulate.run(args, out)
-
-
-def _sweep(args: argparse.Namespace, out: IO[str]) -> int:
-    from plansentry.domains.warehouse.commands import sweep
-
-    return sweep.run(args, out)
-
-
-def _fit(args: argparse.Namespace, out: IO[str]) -> int:
-    from plansentry.domains.warehouse.commands import fit
-
-    return fit.run(args, out)
 
 
 def _example_order(args: argparse.Namespace, out: IO[str]) -> int:
@@ -58,8 +40,6 @@ def _example_order(args: argparse.Namespace, out: IO[str]) -> int:
 
 def add_commands(subparsers: Any) -> None:
     """Add the warehouse's commands to ``plansentry``'s parser."""
-    from plansentry.domains.warehouse.commands import simulate, sweep
-
     m = subparsers.add_parser(
         "demo", help="a picker fleet in real time with the embedded model planning ahead"
     )
@@ -105,27 +85,6 @@ def add_commands(subparsers: Any) -> None:
     )
     m.add_argument("--json", action="store_true", help="print one JSON document at the end")
     m.set_defaults(func=_demo)
-
-    s = subparsers.add_parser(
-        "simulate",
-        help="fleet simulation: unguarded, guarded and oracle controllers, and the FMLI matrix",
-    )
-    simulate.add_arguments(s)
-    s.set_defaults(func=_simulate)
-
-    w = subparsers.add_parser(
-        "sweep", help="a grid of budgets x profiles x fleet sizes, locally or on Ray"
-    )
-    sweep.add_arguments(w)
-    w.set_defaults(func=_sweep)
-
-    from plansentry.domains.warehouse.commands import fit
-
-    t = subparsers.add_parser(
-        "fit", help="a simulator profile fitted from audit logs or demo --json (needs scipy)"
-    )
-    fit.add_arguments(t)
-    t.set_defaults(func=_fit)
 
     e = subparsers.add_parser(
         "example-order", help="print the default order that check uses for the warehouse"
