@@ -153,7 +153,7 @@ plansentry.domains.warehouse.commands.*,plansentry.domains.warehouse.classical,\
 plansentry.domains.warehouse.kit,plansentry.domains.warehouse.plugin,\
 plansentry.domains.warehouse.demo,plansentry.domains.warehouse.prompts,\
 plansentry.domains.warehouse.examples,plansentry.domains.warehouse.safety,\
-plansentry.domains.warehouse.injection,plansentry.domains.warehouse.optimal]
+plansentry.domains.warehouse.injection]
 follow_imports = skip
 """
 

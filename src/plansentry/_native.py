@@ -1,8 +1,9 @@
 """Which build of plansentry's hottest modules runs: compiled with mypyc, or pure Python.
 
-The modules in :data:`MODULES` (the pure core and the warehouse's rules and router) are compiled
-to C extensions with mypyc when plansentry is installed on a machine with a C compiler (setup.py;
-a wheel or an editable install alike). Python prefers an extension module to a source file of the
+The modules in :data:`MODULES` (the pure core, the warehouse's rules and router, and the two the
+simulator calls per decision: the cycle-time bound and the best-plan search) are compiled to C
+extensions with mypyc when plansentry is installed on a machine with a C compiler (setup.py; a
+wheel or an editable install alike). Python prefers an extension module to a source file of the
 same name, so both sit side by side and this module, imported first by ``plansentry/__init__.py``,
 decides once per process which of them is imported:
 
@@ -44,6 +45,8 @@ MODULES: Final = (
     "plansentry.core.gate",
     "plansentry.domains.warehouse.router",
     "plansentry.domains.warehouse.rules",
+    "plansentry.domains.warehouse.cycle",
+    "plansentry.domains.warehouse.optimal",
 )
 #: The build's record of what it compiled: {"mypy": version, "sources": {module: sha256}}.
 MANIFEST: Final = "_native.json"

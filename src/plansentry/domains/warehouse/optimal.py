@@ -86,7 +86,8 @@ class OptimalPlanner:
         order = ctx.order
         n = len(order.lines)
         if n > MAX_EXACT_LINES:
-            return self._classical.plan(ctx).plan
+            heuristic: Plan | None = self._classical.plan(ctx).plan
+            return heuristic
         wh, router, closed, forbidden = (
             self.router.wh,
             self.router,
