@@ -64,6 +64,10 @@ def test_responses_match_the_published_schema(serve, good_text) -> None:
     ("path", "content", "headers", "status", "param"),
     [
         ("/v1/decide", b"{not json", {}, 400, "body"),
+        ("/v1/decide", b"[]", {}, 422, "body"),
+        ("/v1/decide", b'[{"context": {}}]', {}, 422, "body"),
+        ("/v1/decide", b'"a string"', {}, 422, "body"),
+        ("/v1/tickets", b"[1, 2]", {}, 422, "body"),
         ("/v1/decide", b'{"context": {}}', {"content-type": "text/plain"}, 415, "content-type"),
         ("/v1/decide", b"{}", {}, 422, "context"),
         ("/v1/decide", b'{"context": {"task_id": "T", "target": "x"}}', {}, 422, "context.target"),

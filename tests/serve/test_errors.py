@@ -18,6 +18,8 @@ from plansentry.serve.schemas import DecideRequest
         (b'{"nope": 1}', "nope"),
         (b'{"ticket": "a b"}', "ticket"),
         (b'{"request_id": ""}', "request_id"),
+        (b"[]", "body"),
+        (b"null", "body"),
     ],
 )
 def test_a_validation_error_names_its_field(body, param) -> None:

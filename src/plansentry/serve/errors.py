@@ -66,7 +66,9 @@ _NAMED = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
 def from_validation(exc: msgspec.ValidationError, prefix: str = "") -> RequestError:
-    """A msgspec validation error as a 422 naming the field (``$.a[0].b`` becomes ``a[0].b``)."""
+    """A msgspec validation error as a 422 naming the field (``$.a[0].b`` becomes ``a[0].b``);
+    an error about the whole document (an array where an object is due) names ``prefix`` or, at
+    the top, ``body``."""
     text = str(exc)
     match = _PATH.search(text)
     path = match.group("path") if match else ""
@@ -74,7 +76,7 @@ def from_validation(exc: msgspec.ValidationError, prefix: str = "") -> RequestEr
     named = _NAMED.search(message)
     if named:
         path = f"{path}.{named.group('name')}"
-    param = (prefix + path).lstrip(".") or None
+    param = (prefix + path).lstrip(".") or "body"
     return RequestError(422, message, param=param, code="invalid_value")
 
 
