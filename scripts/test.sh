@@ -9,12 +9,16 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 .venv/bin/python -m pip install --quiet -e ".[test]" -e kits/plansentry-drone
 # Debian's chromium, for the test that renders the HTML report headless (playwright drives it; its
-# own browser download is neither needed nor possible here).
-if ! command -v chromium >/dev/null 2>&1; then
+# own browser download is neither needed nor possible here), and curl, for the tests that run the
+# docs' curl commands (in CI a missing tool fails its tests: tests/helpers.py require_tools).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+        apt-get install -y -q "${missing[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
     else
-        echo "scripts/test.sh: chromium is missing; install Debian's chromium package" >&2
+        echo "scripts/test.sh: ${missing[*]} missing; install Debian's package(s) of that name" >&2
         exit 1
     fi
 fi

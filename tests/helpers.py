@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+
+import pytest
 
 #: CI runs the suite with CI=true: what may skip on a developer's clone must fail there.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -25,6 +28,14 @@ FMLI_ROW_KEYS = frozenset(
         "downtime_s_guarded",
     }
 )
+
+
+def require_tools(*tools: str) -> None:
+    """Skip the calling test when a command-line tool it runs is missing on a developer's clone;
+    fail it in CI (scripts/test.sh installs what the suite needs)."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        (pytest.fail if IN_CI else pytest.skip)(f"needs {', '.join(missing)} on PATH")
 
 
 def run_cli(args: list[str], stdin: str = "", timeout_s: float = 120) -> tuple[int, str, str]:
@@ -51,4 +62,4 @@ def eventually(condition: Callable[[], object], timeout_s: float = 2.0) -> bool:
     return True
 
 
-__all__ = ["FMLI_ROW_KEYS", "IN_CI", "eventually", "run_cli"]
+__all__ = ["FMLI_ROW_KEYS", "IN_CI", "eventually", "require_tools", "run_cli"]

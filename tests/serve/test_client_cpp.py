@@ -4,7 +4,6 @@ cmake and g++ by the test and run against the real service on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import msgspec
 import pytest
 from servekit import CONTEXT, Answer, Stall
 
-from helpers import IN_CI
+from helpers import require_tools
 
 pytestmark = pytest.mark.realtime
 SOURCE = Path(__file__).resolve().parents[2] / "clients" / "cpp"
@@ -22,11 +21,7 @@ TOKEN = "cpp-client-token-0123456789abcdef"
 @pytest.fixture(scope="module")
 def robot(tmp_path_factory) -> Path:
     """clients/cpp built from scratch (cmake, g++ with -Wall -Wextra -Werror)."""
-    missing = [tool for tool in ("cmake", "g++") if shutil.which(tool) is None]
-    if missing:
-        if IN_CI:
-            pytest.fail(f"the C++ client needs {', '.join(missing)}")
-        pytest.skip(f"the C++ client needs {', '.join(missing)}")
+    require_tools("cmake", "g++")
     build = tmp_path_factory.mktemp("cpp-build")
     subprocess.run(["cmake", "-S", SOURCE, "-B", build], check=True, capture_output=True)
     subprocess.run(["cmake", "--build", build], check=True, capture_output=True, timeout=300)

@@ -5,13 +5,13 @@ Python example runs as written, but for the address."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from servekit import running
 
+from helpers import require_tools
 from plansentry.domains.warehouse.kit import warehouse_kit
 from plansentry.domains.warehouse.schema import encode_plan
 from plansentry.serve.config import ServeConfig
@@ -79,12 +79,12 @@ def test_the_docs_show_requests() -> None:
     assert len(DOCS) >= 15 and statuses == [200, 201, 400, 404, 415, 422]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.parametrize(
     ("doc", "command", "status"), DOCS, ids=[f"{d}:{i}" for i, (d, _, _) in enumerate(DOCS)]
 )
 def test_a_documented_request_gets_its_documented_status(base, tmp_path, doc, command, status):
     """The command as documented, with $PLANSENTRY the running service."""
+    require_tools("curl")
     command = command.replace("http://127.0.0.1:8089", "$PLANSENTRY")
     out = tmp_path / "body"
     run = subprocess.run(

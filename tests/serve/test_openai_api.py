@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import httpx
@@ -12,6 +11,8 @@ import msgspec
 import openai
 import pytest
 from servekit import CONTEXT, Answer
+
+from helpers import require_tools
 
 pytestmark = pytest.mark.realtime
 
@@ -133,9 +134,9 @@ def test_models_lists_the_kit(serve, good_text) -> None:
     assert [m.id for m in sdk(base).models.list()] == ["plansentry-toy"]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_posts_a_chat_completion(serve, good_text) -> None:
     """curl, as a shell script would call it."""
+    require_tools("curl")
     base, _ = serve(Answer(good_text))
     body = json.dumps({"model": "m", "messages": [], "plansentry": {"context": CONTEXT}})
     out = subprocess.run(
