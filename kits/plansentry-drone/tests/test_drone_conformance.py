@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -11,6 +13,9 @@ from plansentry_drone import random_context
 
 from plansentry.core.gate import Gate
 from plansentry.testing import check_domain
+
+#: The tutorial that quotes this run's counts (docs/GUARD_YOUR_PLANNER.md, "Check your kit").
+TUTORIAL = Path(__file__).resolve().parents[3] / "docs" / "GUARD_YOUR_PLANNER.md"
 
 #: Outputs a model might write, judged in every context besides the checks' own.
 OUTPUTS = [
@@ -42,6 +47,18 @@ def test_the_kit_conforms(report) -> None:
         f"{report.gate_ms_max:.2f} ms, fallbacks max "
         + ", ".join(f"{k} {v:.2f} ms" for k, v in report.fallback_ms_max.items())
     )
+
+
+def test_the_tutorials_transcript_quotes_this_runs_counts(report) -> None:
+    """docs/GUARD_YOUR_PLANNER.md shows this test's output; its counts (not its timings, which
+    are the machine's) are what the test really judges, so a changed check cannot leave them
+    stale (they once said 3411 outputs where the run judged 3375)."""
+    if not TUTORIAL.exists():  # the kit installed on its own, without plansentry's docs
+        pytest.skip("docs/GUARD_YOUR_PLANNER.md is not beside this kit")
+    quoted = re.findall(
+        r"^conformance: (\d+) contexts, (\d+) outputs judged", TUTORIAL.read_text(), re.M
+    )
+    assert quoted == [(str(report.contexts), str(report.judged))], quoted
 
 
 def test_the_random_missions_reach_every_fallback_outcome(kit, contexts) -> None:
