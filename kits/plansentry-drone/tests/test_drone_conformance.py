@@ -52,7 +52,7 @@ def test_the_kit_conforms(report) -> None:
 def test_the_tutorials_transcript_quotes_this_runs_counts(report) -> None:
     """docs/GUARD_YOUR_PLANNER.md shows this test's output; its counts (not its timings, which
     are the machine's) are what the test really judges, so a changed check cannot leave them
-    stale (they once said 3411 outputs where the run judged 3375)."""
+    stale (it quoted 3411 outputs judged while the run judged 3415)."""
     if not TUTORIAL.exists():  # the kit installed on its own, without plansentry's docs
         pytest.skip("docs/GUARD_YOUR_PLANNER.md is not beside this kit")
     quoted = re.findall(
