@@ -157,7 +157,7 @@ def test_an_unreadable_line_not_followed_by_a_reopening_is_a_bad_line(
     lines.insert(3, b'{"type": "decision", "seq"')
     path.write_bytes(b"\n".join(lines))
     contents = read_log(path)
-    assert contents.torn_lines == [] and [n for n, _ in contents.bad_lines] == [4]
+    assert contents.torn_lines == [] and [r.position for r in contents.bad_lines] == [4]
     assert not replay(path).ok
 
 

@@ -48,8 +48,8 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         out.write(
             f"seq {diff.seq}: {diff.field}: logged {diff.logged!r}, replayed {diff.replayed!r}\n"
         )
-    for number, why in result.bad_lines:
-        out.write(f"line {number}: unreadable record: {why}\n")
+    for refused in result.bad_lines:
+        out.write(f"{refused.line}\n")
     for rid in result.unmatched_late_answers[: args.show]:
         out.write(f"late answer for request {rid!r}: no decision logged before it\n")
     for number in result.torn_lines:

@@ -4,8 +4,11 @@ Each input line is ``{"id", "output" | "output_b64", "latency_ms"?, "context"?}`
 keys may also stand at the top of the record (``"order"``, ``"robot_id"`` for the warehouse), and
 any key missing from it is taken from the kit's example context. Each record is judged in virtual
 time, by default on its own (a fresh state machine and breaker), and one line per record is written
-as soon as it is decided. A bad record gets an error line and the run goes on; the exit code is 1
-at the end if any record was bad.
+as soon as it is decided. The file is read by the one bounded reader
+(:mod:`plansentry.telemetry.reader`: bytes, never text; a line's size and depth bounded). A line it
+cannot read, or a record without what ``check`` needs, gets an error line
+(``{"id", "file", "line", "error"}``) and the run goes on; at the end a line on standard error says
+how many records were judged and how many lines were refused, and the exit code is 1 if any was.
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ import argparse
 import base64
 import binascii
 import sys
-from collections.abc import Iterator
 from typing import IO, Any
-
-import msgspec
 
 from plansentry.cli.common import emit, key_values
 from plansentry.core.decider import GuardState
@@ -26,6 +26,7 @@ from plansentry.core.gate import GateConfig
 from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.telemetry.audit import AuditLog
+from plansentry.telemetry.reader import Counts, Refused, read_path, unreadable_summary
 from plansentry.telemetry.records import decision_json
 
 #: Virtual time between two records: far apart, so one record's timing never touches the next.
@@ -67,14 +68,20 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     guard = kit.guard(config=config, hooks=hooks)
     runtime = VirtualRuntime(guard)
     bad = 0
-    source = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
+    counts = Counts()
+    name = "-" if args.file in (None, "-") else str(args.file)
     try:
-        for number, line in _lines(source):
+        for item in read_path(name, counts=counts):
             rid: Any = None
+            if isinstance(item, Refused):
+                bad += 1
+                emit(
+                    out,
+                    {"id": None, "file": item.source, "line": item.position, "error": item.reason},
+                )
+                continue
+            number, rec = item.position, item.value
             try:
-                rec = msgspec.json.decode(line)
-                if not isinstance(rec, dict):
-                    raise InputError("a record must be a JSON object")
                 rid = rec.get("id")
                 if rid is None:
                     raise InputError('missing "id"')
@@ -87,9 +94,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
                 ):
                     raise InputError(f'"latency_ms" must be a number >= 0, got {latency!r}')
                 ctx = kit.codec.context_from_json(record_context(kit, rec))
-            except (InputError, msgspec.DecodeError) as exc:
+            except InputError as exc:
                 bad += 1
-                emit(out, {"id": rid, "line": number, "error": str(exc)})
+                emit(out, {"id": rid, "file": item.source, "line": number, "error": str(exc)})
                 continue
             if not args.stateful and guard.state != GuardState():
                 guard.reset("check: each record is judged on its own")
@@ -117,17 +124,14 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
                 },
             )
     finally:
-        if source is not sys.stdin:
-            source.close()
         for hook in hooks:
             hook.close()
+    judged = counts.records - (bad - counts.unreadable)
+    sys.stderr.write(
+        f"plansentry check: {judged:,} records judged, {bad - counts.unreadable:,} refused, "
+        f"{unreadable_summary(counts.refused)}\n"
+    )
     return 1 if bad else 0
-
-
-def _lines(source: IO[str]) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(source, start=1):
-        if line.strip():
-            yield number, line
 
 
 def record_context(kit: DomainKit[Any, Any], rec: dict[str, Any]) -> dict[str, Any]:

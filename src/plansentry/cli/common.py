@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import IO, Any, TypeVar
 
 import msgspec
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from plansentry.core.errors import ConfigError
+from plansentry.telemetry.reader import Refused, unreadable_summary
 
 T = TypeVar("T")
 _ENC = msgspec.json.Encoder()
@@ -56,3 +58,13 @@ def key_values(pairs: list[str] | None, flag: str) -> dict[str, str]:
             raise ConfigError(f"{flag} takes KEY=VALUE, got {pair!r}")
         out[key] = value
     return out
+
+
+def tell_unreadable(command: str, refused: Sequence[Refused], err: IO[str] | None = None) -> int:
+    """Write each line that could not be read (``FILE:LINE: REASON``) and then how many, to
+    standard error; the number of them that are not torn tails (a command's exit 1 if any)."""
+    err = err if err is not None else sys.stderr
+    for r in refused:
+        err.write(f"{r.line}\n")
+    err.write(f"plansentry {command}: {unreadable_summary(refused)}\n")
+    return sum(not r.torn for r in refused)

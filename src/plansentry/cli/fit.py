@@ -20,7 +20,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from plansentry.cli.common import key_values
+from plansentry.cli.common import key_values, tell_unreadable
 from plansentry.core.errors import ConfigError, InputError
 from plansentry.report.decisions import Section, read_sections
 from plansentry.report.stats import wilson
@@ -145,10 +145,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     Path(args.out).write_text(_yaml(profile, doc), encoding="utf-8")
     if args.json:
         out.write(json.dumps(doc, indent=2) + "\n")
-        return 0
-    console = Console(file=out, highlight=False)
-    _print(console, doc, args.out)
-    return 0
+    else:
+        _print(Console(file=out, highlight=False), doc, args.out)
+    return 1 if tell_unreadable("fit", obs.refused) else 0
 
 
 def _injected(r: Any, share: tuple[int, int] | None) -> Any:

@@ -18,6 +18,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
+from plansentry.cli.common import tell_unreadable
 from plansentry.core.errors import ConfigError
 from plansentry.report.decisions import fmli_document, read_sections, tally_sections
 from plansentry.report.fmli import PILOT_CLAIM_PER_QUARTER, Economics, Fleet
@@ -70,13 +71,14 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigError(f"--hold-s must be >= 0, got {args.hold_s}")
     money = Economics(item_value=args.item_value, downtime_cost_per_hour=args.downtime_cost)
     sections = [s for path in args.logs for s in read_sections(path)]
-    doc = fmli_document(tally_sections(sections, hold_s=args.hold_s), money=money, fleet=fleet)
+    tallies = tally_sections(sections, hold_s=args.hold_s)
+    doc = fmli_document(tallies, money=money, fleet=fleet)
     if args.json:
         out.write(json.dumps(doc, indent=2) + "\n")
-        return 0
-    console = Console(file=out, highlight=False, width=80 if not _tty(out) else None)
-    print_document(console, doc)
-    return 0
+    else:
+        console = Console(file=out, highlight=False, width=80 if not _tty(out) else None)
+        print_document(console, doc)
+    return 1 if tell_unreadable("fmli", tallies.refused) else 0
 
 
 def _tty(out: IO[str]) -> bool:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import IO
 
 from plansentry.core.errors import ConfigError, InputError
+from plansentry.telemetry.reader import Refused, read_document
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -23,11 +22,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigError(
             f"the report needs matplotlib: pip install 'plansentry[report]' ({exc})"
         ) from None
-    text = sys.stdin.read() if args.run == "-" else Path(args.run).read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{args.run}: not JSON: {exc}") from None
+    doc = read_document(args.run)
+    if isinstance(doc, Refused):
+        raise InputError(doc.line)
     try:
         page = render(doc)
     except ReportError as exc:

@@ -52,7 +52,8 @@ from plansentry.report.tally import Tally, row_key
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.telemetry.audit import read_log
-from plansentry.telemetry.records import arrival_from_json
+from plansentry.telemetry.reader import Record, Refused, read_document, read_path
+from plansentry.telemetry.records import arrival_from_json, check_row_problem, demo_problem
 
 _TIMEOUT: Final = FailureMode.TIMEOUT.value
 _TRANSPORT: Final = FailureMode.TRANSPORT.value
@@ -82,6 +83,7 @@ class DecisionRow:
     context: Mapping[str, Any] | None = None
     arrival: Mapping[str, Any] | None = None
     late: Mapping[str, Any] | None = None
+    line: int = 0  # where it was read (0: from a document)
 
 
 @final
@@ -99,56 +101,76 @@ class Section:
     kit: Mapping[str, Any] | None = None
     config: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: lines of its file that could not be read (torn tails too), each naming file, line, reason
+    refused: list[Refused] = field(default_factory=list)
 
 
 def read_sections(path: str | Path) -> list[Section]:
-    """The decisions in ``path``: an audit log, ``check`` output or a ``demo --json`` document.
+    """The decisions in ``path``: an audit log, ``check`` output or a ``demo --json`` document,
+    read by the one bounded reader (:mod:`plansentry.telemetry.reader`).
 
-    Raises :class:`InputError` for a file that is none of these.
+    Lines that cannot be read are kept in each section's ``refused``, never dropped in silence.
+    Raises :class:`InputError` for a file that is none of these (or cannot be opened).
     """
     name = str(path)
-    data = Path(path).read_bytes()
-    head = data.lstrip()[:1]
-    if head == b"{":
-        try:
-            doc = msgspec.json.decode(data)
-        except msgspec.DecodeError:
-            doc = None  # JSON lines: more than one value
-        if isinstance(doc, dict):
-            if isinstance(doc.get("decisions"), list):
-                return [demo_section(doc, name)]
-            if doc.get("type") != "header" and "id" not in doc:
-                raise InputError(f"{name}: a JSON document without 'decisions' (not demo --json)")
-    first = _first_record(data)
-    if first is None:
+    first = _first(name, records_only=False)
+    if first is None or (isinstance(first, Refused) and first.torn):
         raise InputError(f"{name}: no decisions (an empty file)")
-    if first.get("type") == "header":
+    if isinstance(first, Refused):
+        # A document over many lines (demo --json is indented), or JSON lines whose first is bad.
+        doc = read_document(name)
+        if isinstance(doc, dict):
+            return [_demo(doc, name)]
+        found = _first(name, records_only=True)
+        if found is None:
+            raise InputError(f"{name}: no line of it can be read (the first: {first.line})")
+        first = found
+    assert isinstance(first, Record)
+    rec = first.value
+    if isinstance(rec.get("decisions"), list):
+        return [_demo(rec, name)]
+    if rec.get("type") == "header":
         return audit_sections(name)
-    if "id" in first and ("failure_mode" in first or "error" in first):
-        return [check_section(data, name)]
+    if "id" in rec and ("failure_mode" in rec or "error" in rec):
+        return [check_section(name)]
+    if "type" not in rec and "id" not in rec:
+        raise InputError(f"{name}: a JSON document without 'decisions' (not demo --json)")
     raise InputError(
         f"{name}: not an audit log, check output or demo --json document "
         "(expected a 'header' record, check lines with 'id' and 'failure_mode', or 'decisions')"
     )
 
 
-def _first_record(data: bytes) -> dict[str, Any] | None:
-    for line in data.split(b"\n"):
-        if line.strip():
-            try:
-                rec = msgspec.json.decode(line)
-            except msgspec.DecodeError:
-                return None
-            return rec if isinstance(rec, dict) else None
-    return None
+def _first(name: str, *, records_only: bool) -> Record | Refused | None:
+    """The first line of ``name`` as the reader gives it (or its first record)."""
+    lines = read_path(name, torn_tail=True)
+    try:
+        for item in lines:
+            if isinstance(item, Record) or not records_only:
+                return item
+        return None
+    finally:
+        lines.close()
+
+
+def _demo(doc: dict[str, Any], name: str) -> Section:
+    problem = demo_problem(doc)
+    if problem is not None:
+        raise InputError(f"{name}: {problem}")
+    return demo_section(doc, name)
 
 
 def audit_sections(path: str) -> list[Section]:
-    """One section per header of the audit log at ``path``, late answers matched to decisions."""
+    """One section per header of the audit log at ``path``, late answers matched to decisions.
+
+    The log's unreadable lines (:attr:`LogContents.refused`, torn ones too) go to the sections'
+    ``refused``: the first section's, or a section of no header's when no header could be read.
+    """
     contents = read_log(path)
     sections: list[Section] = []
     index: dict[str, int] = {}
-    for rec in contents.records:
+    orphans: list[Refused] = []
+    for line, rec in zip(contents.lines, contents.records, strict=True):
         kind = rec.get("type")
         if kind == "header":
             domain = rec.get("domain")
@@ -166,16 +188,25 @@ def audit_sections(path: str) -> list[Section]:
         if kind not in ("decision", "late_answer"):
             continue
         if not sections:
-            raise InputError(f"{path}: a {kind} record comes before any header")
+            orphans.append(Refused(path, line, f"a {kind} record before any header"))
+            continue
         rows = sections[-1].rows
         if kind == "decision":
             index[str(rec["decision"].get("request_id"))] = len(rows)
-            rows.append(DecisionRow(rec["decision"], rec.get("context"), rec.get("arrival")))
+            rows.append(
+                DecisionRow(rec["decision"], rec.get("context"), rec.get("arrival"), None, line)
+            )
             continue
         at = index.get(str(rec.get("request_id")))
         if at is not None:
             row = rows[at]
-            rows[at] = DecisionRow(row.decision, row.context, row.arrival, rec)
+            rows[at] = DecisionRow(row.decision, row.context, row.arrival, rec, row.line)
+    refused = sorted(contents.refused + orphans, key=lambda r: r.position)
+    if not sections:
+        if not refused:
+            raise InputError(f"{path}: no decisions (no header and no record)")
+        sections.append(Section("audit log", path))
+    sections[0].refused.extend(refused)
     return sections
 
 
@@ -196,22 +227,30 @@ def demo_section(doc: Mapping[str, Any], path: str = "demo") -> Section:
     )
 
 
-def check_section(data: bytes, path: str) -> Section:
-    """``plansentry check`` output: each judged record (error lines are skipped)."""
-    rows = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
+def check_section(path: str) -> Section:
+    """``plansentry check`` output: each judged record (its error lines are records ``check``
+    could not judge, not lines this reader could not read, and are passed over)."""
+    section = Section("check", path)
+    for item in read_path(path, torn_tail=True):
+        if isinstance(item, Refused):
+            section.refused.append(item)
             continue
-        try:
-            rec = msgspec.json.decode(line)
-        except msgspec.DecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON: {exc}") from None
-        if not isinstance(rec, dict) or "error" in rec:
+        rec = item.value
+        if "error" in rec:
             continue
         if "failure_mode" not in rec or "source" not in rec:
-            raise InputError(f"{path}:{number}: not a check result (no failure_mode or source)")
-        rows.append(DecisionRow({**rec, "consulted": True, "shadow": False}))
-    return Section("check", path, rows=rows)
+            section.refused.append(
+                Refused(path, item.position, "not a check result (no failure_mode or source)")
+            )
+            continue
+        problem = check_row_problem(rec)
+        if problem is not None:
+            section.refused.append(Refused(path, item.position, problem))
+            continue
+        section.rows.append(
+            DecisionRow({**rec, "consulted": True, "shadow": False}, line=item.position)
+        )
+    return section
 
 
 def _extraction(text: bytes) -> str:
@@ -250,6 +289,8 @@ class Tallies:
     buckets: BucketMap | None = None
     notes: list[str] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)
+    #: every line that could not be read or tallied, torn tails too, in the order met
+    refused: list[Refused] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -330,6 +371,7 @@ def _tally_section(
         )
     elif kit is not None:
         out.note(f"{section.path}: the kit {kit.name!r} has no counterfactual model")
+    out.refused.extend(section.refused)
     out.sections.append(
         {
             "path": section.path,
@@ -341,14 +383,13 @@ def _tally_section(
         }
     )
     g, u = out.guarded, out.unguarded
-    ordered = sorted(section.rows, key=lambda r: int(r.decision.get("decided_ns") or 0))
+    ordered = sorted(
+        _decoded(out, section, kit), key=lambda r: int(r[0].decision.get("decided_ns") or 0)
+    )
     previous_ns: int | None = None
-    first_ns = int(ordered[0].decision.get("decided_ns") or 0) if ordered else 0
-    for row in ordered:
+    first_ns = int(ordered[0][0].decision.get("decided_ns") or 0) if ordered else 0
+    for row, ctx in ordered:
         d = row.decision
-        ctx = None
-        if kit is not None and row.context is not None:
-            ctx = kit.codec.context_from_json(row.context)
         consulted = bool(d.get("consulted")) and not d.get("shadow")
         mode = d.get("failure_mode")
         repairs = tuple(d.get("repairs") or ())
@@ -409,6 +450,24 @@ def _tally_section(
         out.costed = True
         out.reruns += answer.rerun
         _unguarded(u, model, ctx, answer, point, deadline - reserve_ns)
+
+
+def _decoded(
+    out: Tallies, section: Section, kit: DomainKit[Any, Any] | None
+) -> list[tuple[DecisionRow, Any]]:
+    """Each row with its context as the kit reads it; a row whose context the kit refuses is
+    refused (``out.refused``), not tallied."""
+    rows: list[tuple[DecisionRow, Any]] = []
+    for row in section.rows:
+        ctx = None
+        if kit is not None and row.context is not None:
+            try:
+                ctx = kit.codec.context_from_json(row.context)
+            except InputError as exc:
+                out.refused.append(Refused(section.path, row.line, f"a decision's context: {exc}"))
+                continue
+        rows.append((row, ctx))
+    return rows
 
 
 def _is_safe_move(d: Mapping[str, Any]) -> bool:
@@ -636,4 +695,6 @@ def fmli_document(
         "money": quarterly_uplift(u, g, money=money, fleet=fleet) if tallies.costed else None,
         "notes": list(tallies.notes),
         "guarded_distributions": distributions(g),
+        "unreadable_lines": [r.line for r in tallies.refused if not r.torn],
+        "torn_tails": [r.line for r in tallies.refused if r.torn],
     }

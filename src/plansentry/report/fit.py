@@ -46,6 +46,7 @@ from plansentry.report.stats import Z95, required_trials, wilson
 from plansentry.report.stats import rounded as _r
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit
+from plansentry.telemetry.reader import Refused
 
 #: The quantiles the goodness-of-fit table compares.
 QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
@@ -84,6 +85,8 @@ class Observations:
     not_asked: int = 0
     reruns: int = 0
     notes: list[str] = field(default_factory=list)
+    #: every line that could not be read or used, torn tails too, in the order met
+    refused: list[Refused] = field(default_factory=list)
 
 
 def observe(
@@ -96,6 +99,9 @@ def observe(
     built (it judges late answers) raise :class:`InputError`."""
     obs = Observations()
     for section in sections:
+        obs.refused.extend(section.refused)
+        if not section.rows and section.kit is None:
+            continue  # a log with no header that could be read: its lines are refused above
         if section.kit is None or section.config is None:
             raise InputError(
                 f"{section.path}: no kit or guard configuration in it ({section.origin}): fit "
@@ -108,11 +114,19 @@ def observe(
         config = GuardConfig.from_json(section.config)
         gate = Gate(kit.domain, config.gate)
         for row in section.rows:
+            ctx = None
+            if row.context is not None:
+                try:
+                    ctx = kit.codec.context_from_json(row.context)
+                except InputError as exc:
+                    obs.refused.append(
+                        Refused(section.path, row.line, f"a decision's context: {exc}")
+                    )
+                    continue
             obs.decisions += 1
             d = row.decision
-            if row.context is None:
+            if ctx is None:
                 continue
-            ctx = kit.codec.context_from_json(row.context)
             answer, _why = answer_of(row, ctx, gate)
             if answer is None:
                 if d.get("consulted") and d.get("asked_ns") is not None:

@@ -30,7 +30,13 @@ import msgspec
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionEvent, LateAnswer
 from plansentry.runtime.kit import DomainKit
-from plansentry.telemetry.records import arrival_json, decision_json, late_answer_json
+from plansentry.telemetry.reader import LINE, Limits, Refused, read_path
+from plansentry.telemetry.records import (
+    arrival_json,
+    decision_json,
+    late_answer_json,
+    record_problem,
+)
 
 FORMAT: Final = "plansentry-audit/2"
 _ENCODER: Final = msgspec.json.Encoder()
@@ -123,44 +129,57 @@ def _ends_torn(fd: int) -> bool:
 @final
 @dataclass
 class LogContents:
-    """Records of a log, and what could not be read."""
+    """Records of a log, and what could not be read.
+
+    ``records[i]`` was read from line ``lines[i]``. ``refused`` holds every line that could not be
+    used, each naming the file, the line and why (:attr:`Refused.line`), torn fragments included;
+    ``bad_lines`` is the part of it a crash does not explain.
+    """
 
     records: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
     torn_tail: bool = False  # the last line had no newline: a write cut short by a crash
     #: line numbers of fragments a crash tore, followed by the header of the log's reopening
     torn_lines: list[int] = field(default_factory=list)
-    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+    @property
+    def bad_lines(self) -> list[Refused]:
+        torn = set(self.torn_lines)
+        return [r for r in self.refused if not r.torn and r.position not in torn]
 
 
-def read_log(path: str | Path) -> LogContents:
-    """Every complete record of the log at ``path``.
+def read_log(path: str | Path, *, limits: Limits = LINE) -> LogContents:
+    """Every complete record of the log at ``path``, read by the one bounded reader
+    (:mod:`plansentry.telemetry.reader`) and checked against its kind's fields
+    (:func:`~plansentry.telemetry.records.record_problem`).
 
     A torn last line is reported (``torn_tail``), not parsed. So is an unreadable line directly
     followed by a ``header``: the fragment a crash tore, kept on a line of its own when the log was
     reopened (``torn_lines``). Any other unreadable line is a bad line: something else wrote it.
+    Raises :class:`InputError` only for a file that cannot be opened.
     """
-    data = Path(path).read_bytes()
     out = LogContents()
-    lines = data.split(b"\n")
-    if lines and lines[-1] != b"":
-        out.torn_tail = True
-    for number, line in enumerate(lines[:-1], start=1):
-        if not line.strip():
+    fragment: Refused | None = None  # an undecodable line: torn, if a header follows it
+    for item in read_path(path, torn_tail=True, limits=limits):
+        if isinstance(item, Refused):
+            out.refused.append(item)
+            out.torn_tail = out.torn_tail or item.torn
+            fragment = item if not item.torn else None
             continue
-        try:
-            rec = msgspec.json.decode(line)
-        except msgspec.DecodeError as exc:
-            out.bad_lines.append((number, str(exc)))
-            continue
-        if not isinstance(rec, dict) or "type" not in rec:
-            out.bad_lines.append((number, "not a record"))
+        rec = item.value
+        problem = record_problem(rec)
+        if problem is not None:
+            out.refused.append(Refused(item.source, item.position, problem))
+            fragment = None
             continue
         if (
-            rec.get("type") == "header"
-            and out.bad_lines
-            and out.bad_lines[-1][0] == number - 1
-            and out.bad_lines[-1][1] != "not a record"
+            rec["type"] == "header"
+            and fragment is not None
+            and fragment.position == item.position - 1
         ):
-            out.torn_lines.append(out.bad_lines.pop()[0])
+            out.torn_lines.append(fragment.position)
+        fragment = None
         out.records.append(rec)
+        out.lines.append(item.position)
     return out

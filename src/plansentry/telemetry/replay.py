@@ -20,11 +20,12 @@ from typing import Any, final
 
 import msgspec
 
-from plansentry.core.errors import KitError, ReplayError
+from plansentry.core.errors import InputError, KitError, ReplayError
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import Guard
 from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.telemetry.audit import FORMAT, read_log
+from plansentry.telemetry.reader import Refused
 from plansentry.telemetry.records import TIMING_ONLY, arrival_from_json, decision_json
 
 
@@ -44,7 +45,7 @@ class ReplayResult:
     differences: list[Difference] = field(default_factory=list)
     torn_tail: bool = False
     torn_lines: list[int] = field(default_factory=list)  # torn by a crash, then the log reopened
-    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    bad_lines: list[Refused] = field(default_factory=list)  # each names its file, line, reason
     late_answers: int = 0
     unmatched_late_answers: list[str] = field(default_factory=list)  # their request ids
 
@@ -88,7 +89,7 @@ def replay(path: str | Path) -> ReplayResult:
     guard: Guard[Any, Any] | None = None
     kit: DomainKit[Any, Any] | None = None
     requests: set[str] = set()  # request ids decided under the current header
-    for rec in contents.records:
+    for line, rec in zip(contents.lines, contents.records, strict=True):
         kind = rec["type"]
         if kind == "header":
             guard, kit = guard_for(rec)
@@ -106,10 +107,14 @@ def replay(path: str | Path) -> ReplayResult:
             continue
         if kind != "decision":
             continue
-        result.decisions += 1
         logged = rec["decision"]
+        try:
+            ctx = kit.codec.context_from_json(rec["context"])
+        except InputError as exc:
+            result.bad_lines.append(Refused(str(path), line, f"a decision's context: {exc}"))
+            continue
+        result.decisions += 1
         requests.add(str(logged["request_id"]))
-        ctx = kit.codec.context_from_json(rec["context"])
         decided_ns = int(logged["decided_ns"])
         again = guard.finish(
             ctx,
