@@ -22,6 +22,7 @@ from plansentry.cli.common import tell_unreadable
 from plansentry.core.errors import ConfigError
 from plansentry.report.decisions import fmli_document, read_sections, tally_sections
 from plansentry.report.fmli import PILOT_CLAIM_PER_QUARTER, Economics, Fleet
+from plansentry.report.stats import percent
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -140,7 +141,7 @@ def modes_table(rows: list[dict[str, Any]]) -> Table:
             r["failure_mode"],
             r["bucket"],
             str(r["count"]),
-            f"{r['rate']:.0%} ({lo:.0%}-{hi:.0%})" if r["count"] else "-",
+            percent(r["rate"], (lo, hi)) if r["count"] else "-",
             detect,
             ", ".join(f"{k} {v}" for k, v in r["mitigation"].items()) or "guard never saw",
         )

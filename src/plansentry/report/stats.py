@@ -120,3 +120,31 @@ def _mover_root(p1: float, p2: float, a: float, b: float, *, lower: bool) -> flo
 def rounded(x: float | None, digits: int = 4) -> float | None:
     """``x`` rounded for a document, ``None`` kept."""
     return None if x is None else round(x, digits)
+
+
+def percent(rate: float, ci95: tuple[float, float] | None = None, *, max_places: int = 6) -> str:
+    """A rate as a percentage, as precisely as it is known: two significant figures of the rate
+    (``0.71 %``, ``0.050 %``) and, with its interval, more decimal places until the interval's ends
+    differ (``0.17 % (0.12-0.24 %)``). The one formatter of a rate that every command and the report
+    print, so that no rate reads ``0 %`` when it is 0.17 %."""
+    values = [rate, *(ci95 or ())]
+    places = _places(rate if rate > 0 else max(values))
+    if ci95 is not None:
+        lo, hi = ci95
+        while (
+            places < max_places
+            and lo != hi
+            and f"{100 * lo:.{places}f}" == f"{100 * hi:.{places}f}"
+        ):
+            places += 1
+    text = f"{100 * rate:.{places}f} %"
+    if ci95 is None:
+        return text
+    return f"{text} ({100 * ci95[0]:.{places}f}-{100 * ci95[1]:.{places}f} %)"
+
+
+def _places(rate: float) -> int:
+    """Decimal places that give ``rate`` (a fraction) two significant figures as a percentage."""
+    if not rate > 0 or not math.isfinite(rate):
+        return 0
+    return max(0, 1 - math.floor(math.log10(100 * rate)))
