@@ -29,7 +29,6 @@ at most twice as deep as a plan may.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -304,7 +303,7 @@ def _refusal(data: bytes, limits: Limits) -> dict[str, Any] | str:
     # Outside its strings, strict JSON has exactly one colon per key it spells; the decoded objects
     # hold one key per distinct key. The counts differ exactly when some object repeats a key.
     if data.count(b":") != keys and _STRING.sub(b"", data).count(b":") != keys:
-        return _duplicate(data) or "duplicate key"
+        return strictjson.strict_error(data) or "duplicate key"
     return value
 
 
@@ -322,31 +321,6 @@ def _walk(value: Any) -> int | str:
         elif isinstance(v, float) and not math.isfinite(v):
             return "a number too large to be finite"
     return keys
-
-
-class _Duplicate(Exception):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Duplicate(key)
-            seen.add(key)
-    return out
-
-
-def _duplicate(data: bytes) -> str | None:
-    try:
-        json.loads(data, object_pairs_hook=_pairs)
-    except _Duplicate as dup:
-        return f"duplicate key {dup.args[0]!r}"
-    except (ValueError, RecursionError) as exc:  # pragma: no cover - msgspec refused these first
-        return f"not JSON: {exc}"
-    return None
 
 
 def _kind(value: Any) -> str:
