@@ -114,13 +114,16 @@ def read_sections(path: str | Path) -> list[Section]:
     """
     name = str(path)
     first = _first(name, records_only=False)
-    if first is None or (isinstance(first, Refused) and first.torn):
+    if first is None:
         raise InputError(f"{name}: no decisions (an empty file)")
     if isinstance(first, Refused):
-        # A document over many lines (demo --json is indented), or JSON lines whose first is bad.
+        # A document (over many lines, or one without a newline at its end), or JSON lines whose
+        # first line is bad.
         doc = read_document(name)
         if isinstance(doc, dict):
             return [_demo(doc, name)]
+        if first.torn:
+            raise InputError(f"{name}: no decisions (only a torn line: {first.line})")
         found = _first(name, records_only=True)
         if found is None:
             raise InputError(f"{name}: no line of it can be read (the first: {first.line})")
