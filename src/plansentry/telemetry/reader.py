@@ -129,11 +129,6 @@ class Counts:
         else:
             self.refused.append(item)
 
-    def summary(self) -> str:
-        """One line for the end of a command: how many lines it could not read."""
-        return f"{self.records:,} records read, {unreadable_summary(self.refused)}"
-
-
 def unreadable_summary(refused: Iterable[Refused]) -> str:
     """``N lines could not be read`` (and how many of them a crash tore), for a command's end."""
     items = list(refused)
