@@ -129,6 +129,7 @@ class Counts:
         else:
             self.refused.append(item)
 
+
 def unreadable_summary(refused: Iterable[Refused]) -> str:
     """``N lines could not be read`` (and how many of them a crash tore), for a command's end."""
     items = list(refused)
