@@ -23,7 +23,7 @@ from rich.table import Table
 from plansentry.cli.common import key_values, tell_unreadable
 from plansentry.core.errors import ConfigError, InputError
 from plansentry.report.decisions import Section, read_sections
-from plansentry.report.stats import wilson
+from plansentry.report.stats import percent, percent_range, wilson
 from plansentry.sim.config import DEFAULT_DOMAIN, SimConfigError
 from plansentry.sim.fit import UNWRITTEN, detection_shares, fault_of, fit_scene, mapping
 from plansentry.sim.profiles import Profile, ProfileError
@@ -198,12 +198,11 @@ def _yaml(profile: Profile, doc: dict[str, Any]) -> str:
         "# Fault rates (count/n, 95 % interval; simultaneous 95 % over all rates):",
     ]
     for r in [*doc["rates"], doc["stall"]]:
-        lo, hi = r["ci95"]
-        slo, shi = r["simultaneous_ci95"]
         lines.append(
-            f"#   {r['kind']}: {r['count']}/{r['n']} = {r['rate']:.4%} "
-            f"({lo:.4%}-{hi:.4%}; {slo:.4%}-{shi:.4%})"
-            + (f"; the gate sees {r['seen_share']:.1%} of it" if r["seen_share"] < 1 else "")
+            f"#   {r['kind']}: {r['count']}/{r['n']} = {percent(r['rate'])} "
+            f"({percent_range(r['ci95'], r['rate'])}; "
+            f"{percent_range(r['simultaneous_ci95'], r['rate'])})"
+            + (f"; the gate sees {percent(r['seen_share'])} of it" if r["seen_share"] < 1 else "")
         )
     lines.append(
         f"# Latency: p50 {lat['p50_s']} s, p90 {lat['p90_s']} s, p99 {lat['p99_s']} s; "
@@ -230,20 +229,16 @@ def _print(console: Console, doc: dict[str, Any], path: str) -> None:
     t = Table(title="Fault rates, of answered calls (simulator's)", title_justify="left")
     t.add_column("fault")
     t.add_column("count", justify="right")
-    t.add_column("rate", justify="right")
-    t.add_column("95 % CI", justify="right")
+    t.add_column("rate (95 % CI)", justify="right")
     t.add_column("simultaneous", justify="right")
     t.add_column("seen", justify="right")
     for r in [*doc["rates"], doc["stall"]]:
-        lo, hi = r["ci95"]
-        slo, shi = r["simultaneous_ci95"]
         t.add_row(
             r["kind"],
             f"{r['count']}/{r['n']}",
-            f"{r['rate']:.2%}",
-            f"{lo:.2%}-{hi:.2%}",
-            f"{slo:.2%}-{shi:.2%}",
-            f"{r['seen_share']:.0%}" if r["seen_share"] < 1 else "",
+            percent(r["rate"], r["ci95"]),
+            percent_range(r["simultaneous_ci95"], r["rate"]),
+            percent(r["seen_share"]) if r["seen_share"] < 1 else "",
         )
     console.print(t)
     lat = doc["latency"]

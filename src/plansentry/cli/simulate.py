@@ -19,6 +19,7 @@ from rich.table import Table
 
 from plansentry.cli.common import key_values, progress_bar
 from plansentry.core.errors import ConfigError
+from plansentry.report.stats import percent
 from plansentry.sim.config import CONTROLLERS, DEFAULT_DOMAIN, SimConfig, SimConfigError
 from plansentry.sim.engine import simulate
 from plansentry.sim.profiles import Profile, ProfileError, load_profile
@@ -283,7 +284,6 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
     ):
         m.add_column(title, justify="left" if title in ("failure mode", "mitigation") else "right")
     for r in doc["fmli"]:
-        lo, hi = r["rate_ci95"]
         detect = (
             "-" if r["detect_ms_p50"] is None else f"{r['detect_ms_p50']:g}/{r['detect_ms_p99']:g}"
         )
@@ -291,7 +291,7 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
             r["failure_mode"],
             r["bucket"],
             str(r["count"]),
-            f"{r['rate'] * 100:.3f} % ({lo * 100:.3f}-{hi * 100:.3f})",
+            percent(r["rate"], r["rate_ci95"]),
             detect,
             ", ".join(f"{k} {v}" for k, v in r["mitigation"].items()) or "-",
             f"{r['halts_unguarded']}/{r['halts_guarded']}",
@@ -304,14 +304,12 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
         for title in ("cause", "count", "rate (95 % CI)", "halts", "halt rate (95 % CI)", "note"):
             r.add_column(title, justify="left" if title in ("cause", "note") else "right")
         for row in rows:
-            lo, hi = row["rate_ci95"]
-            hlo, hhi = row["halt_rate_ci95"]
             r.add_row(
                 row["cause"],
                 str(row["count"]),
-                f"{row['rate'] * 100:.4f} % ({lo * 100:.4f}-{hi * 100:.4f})",
+                percent(row["rate"], row["rate_ci95"]),
                 str(row["halts"]),
-                f"{row['halt_rate'] * 100:.4f} % ({hlo * 100:.4f}-{hhi * 100:.4f})",
+                percent(row["halt_rate"], row["halt_rate_ci95"]),
                 row.get("why_not", "") if not row["can_occur"] else "",
             )
         console.print(r)
@@ -335,10 +333,10 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
                 f"{r['budget_ms']:g}",
                 f"{r['items_per_hour']:,.0f}",
                 f"{r['cycle_s_per_item_p50']}",
-                f"{r['halt_rate']:.4%}",
-                f"{r['model_plan_rate']:.2%}",
-                f"{r['fallback_rate']:.2%}" if label == "guarded" else "-",
-                f"{r['safe_move_rate']:.2%}",
+                percent(r["halt_rate"]),
+                percent(r["model_plan_rate"]),
+                percent(r["fallback_rate"]) if label == "guarded" else "-",
+                percent(r["safe_move_rate"]),
                 str(r["timeouts"]),
             )
         console.print(b)
@@ -346,10 +344,9 @@ def _print(console: Console, doc: dict[str, Any], wall: float, workers: int) -> 
 
 def _fmt(value: Any, key: str, row: dict[str, Any]) -> str:
     if key == "halt_rate":
-        lo, hi = row["halt_rate_ci95"]
-        return f"{value:.3%} ({lo:.3%}-{hi:.3%})"
+        return percent(value, row["halt_rate_ci95"])
     if key == "downtime_fraction":
-        return f"{value:.3%}"
+        return percent(value)
     if key == "items_per_hour":
         return f"{value:,.0f}"
     return str(value)

@@ -12,6 +12,7 @@ from rich.console import Console
 from plansentry.cli.common import comma_list, progress_bar
 from plansentry.cli.simulate import add_scenario_arguments, resolve_profile, scenario_kit
 from plansentry.core.errors import ConfigError
+from plansentry.report.stats import percent
 from plansentry.sim.config import SimConfigError
 from plansentry.sim.engine import Engine, LocalEngine
 from plansentry.sim.profiles import ProfileError
@@ -84,11 +85,11 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     console = Console(file=out, highlight=False)
     for row in doc["grid"]:
         g, u = row["guarded"], row["unguarded"]
-        lo, hi = g["halt_rate_ci95"]
         console.print(
             f"{row['profile']:>8} robots {row['robots']:>3} budget {row['budget_ms']:>6g} ms "
-            f"cycles {row['cycles']:>9,}  halt rate u {u['halt_rate']:.5%}  g {g['halt_rate']:.5%} "
-            f"[{lo:.5%}, {hi:.5%}]  fallbacks {g['fallback_rate']:.3%}  "
+            f"cycles {row['cycles']:>9,}  halt rate u {percent(u['halt_rate'], u['halt_rate_ci95'])}"
+            f"  g {percent(g['halt_rate'], g['halt_rate_ci95'])}"
+            f"  fallbacks {percent(g['fallback_rate'])}  "
             f"items/h {g['items_per_hour']:,.0f}  risk reduction {row['risk_reduction']}"
         )
     return 0

@@ -42,7 +42,7 @@ from scipy import optimize, special, stats  # type: ignore[import-untyped]
 from plansentry.core.errors import InputError, KitError
 from plansentry.core.gate import Gate
 from plansentry.report.decisions import Answer, Section, answer_of, load_identity
-from plansentry.report.stats import Z95, required_trials, wilson
+from plansentry.report.stats import Z95, percent, percent_range, required_trials, wilson
 from plansentry.report.stats import rounded as _r
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.kit import DomainKit
@@ -204,11 +204,11 @@ def rate_fit(kind: str, count: int, n: int, *, z: float) -> RateFit:
     if n == 0:
         why = "no answer was observed"
     elif count == 0:
-        why = f"0 of {n}: only an upper bound ({hi:.2%} at 95 %)"
+        why = f"0 of {n}: only an upper bound ({percent(hi)} at 95 %)"
     elif (hi - lo) / 2 > 0.5 * rate:
         need = required_trials(rate, 0.5, Z95)
         why = (
-            f"{count} of {n}: 95 % interval {lo:.2%}-{hi:.2%}, wider than the rate; about "
+            f"{count} of {n}: 95 % interval {percent_range((lo, hi), rate)}, wider than the rate; about "
             f"{need:,} would give +-50 %"
         )
     return RateFit(kind, count, n, rate, (lo, hi), (slo, shi), why)

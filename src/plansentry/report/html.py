@@ -35,6 +35,7 @@ from plansentry.report.stats import (
     SLACK_BIN_MS,
     histogram_json,
     latency_bin,
+    percent,
     slack_bin,
 )
 
@@ -271,15 +272,13 @@ def fmli_table(rows: list[dict[str, Any]]) -> str:
     )
     body = []
     for r in rows:
-        lo, hi = r.get("rate_ci95", [None, None])
-        ci = f" ({100 * lo:.3f}-{100 * hi:.3f})" if lo is not None else ""
         mitigation = ", ".join(f"{k} {v}" for k, v in r.get("mitigation", {}).items()) or "-"
         p50, p99 = r.get("detect_ms_p50"), r.get("detect_ms_p99")
         detect = "-" if p50 is None else f"{p50:g} / {p99:g}"
         body.append(
             f'<tr class="bucket-{html.escape(r["bucket"])}">'
             f"<td>{html.escape(r['failure_mode'])}</td><td>{html.escape(r['bucket'])}</td>"
-            f"<td>{r['count']:,}</td><td>{100 * r['rate']:.3f} %{ci}</td><td>{detect}</td>"
+            f"<td>{r['count']:,}</td><td>{percent(r['rate'], r.get('rate_ci95'))}</td><td>{detect}</td>"
             f"<td>{html.escape(mitigation)}</td>"
             f"<td>{r.get('halts_unguarded', 0):,} / {r.get('halts_guarded', 0):,}</td>"
             f"<td>{r.get('downtime_s_unguarded', 0):,} / {r.get('downtime_s_guarded', 0):,}</td>"
@@ -313,7 +312,7 @@ def _cards(doc: dict[str, Any]) -> str:
 
 
 def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * float(x):.3f} %"
+    return "-" if x is None else percent(float(x))
 
 
 _CSS: Final = """
@@ -478,12 +477,11 @@ def _render_sweep(doc: dict[str, Any]) -> str:
     rows = []
     for r in grid:
         g, u = r["guarded"], r["unguarded"]
-        lo, hi = g["halt_rate_ci95"]
         rows.append(
             f"<tr><td>{html.escape(r['profile'])}</td><td>{r['robots']}</td><td>{r['budget_ms']:g}</td>"
-            f"<td>{r['cycles']:,}</td><td>{100 * u['halt_rate']:.4f} %</td>"
-            f"<td>{100 * g['halt_rate']:.4f} % ({100 * lo:.4f}-{100 * hi:.4f})</td>"
-            f"<td>{100 * g['fallback_rate']:.3f} %</td><td>{g['items_per_hour']:,.0f}</td>"
+            f"<td>{r['cycles']:,}</td><td>{percent(u['halt_rate'], u.get('halt_rate_ci95'))}</td>"
+            f"<td>{percent(g['halt_rate'], g['halt_rate_ci95'])}</td>"
+            f"<td>{percent(g['fallback_rate'])}</td><td>{g['items_per_hour']:,.0f}</td>"
             f"<td>{g['unsafe_executed']}</td><td>{r['risk_reduction']}</td></tr>"
         )
     table = (

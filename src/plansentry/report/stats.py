@@ -13,7 +13,7 @@ these and nothing else.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 #: The two-sided 95 % normal quantile.
@@ -122,11 +122,33 @@ def rounded(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
-def percent(rate: float, ci95: tuple[float, float] | None = None, *, max_places: int = 6) -> str:
+def percent(rate: float, ci95: Sequence[float] | None = None, *, max_places: int = 6) -> str:
     """A rate as a percentage, as precisely as it is known: two significant figures of the rate
     (``0.71 %``, ``0.050 %``) and, with its interval, more decimal places until the interval's ends
     differ (``0.17 % (0.12-0.24 %)``). The one formatter of a rate that every command and the report
-    print, so that no rate reads ``0 %`` when it is 0.17 %."""
+    print, so that no rate reads ``0 %`` when it is 0.17 %. An exact zero is ``0`` (``0 % (0-0.096
+    %)``): none was seen, to no number of places."""
+    places = _rate_places(rate, ci95, max_places)
+    text = f"{_fixed(rate, places)} %"
+    if ci95 is None:
+        return text
+    lo, hi = ci95
+    return f"{text} ({_fixed(lo, places)}-{_fixed(hi, places)} %)"
+
+
+def percent_range(ci95: Sequence[float], rate: float, *, max_places: int = 6) -> str:
+    """An interval of ``rate`` alone (``0.12-0.24 %``), to the places :func:`percent` gives them,
+    for a table that prints the rate and its interval in columns of their own."""
+    places = _rate_places(rate, ci95, max_places)
+    lo, hi = ci95
+    return f"{_fixed(lo, places)}-{_fixed(hi, places)} %"
+
+
+def _fixed(fraction: float, places: int) -> str:
+    return "0" if fraction == 0 else f"{100 * fraction:.{places}f}"
+
+
+def _rate_places(rate: float, ci95: Sequence[float] | None, max_places: int) -> int:
     values = [rate, *(ci95 or ())]
     places = _places(rate if rate > 0 else max(values))
     if ci95 is not None:
@@ -137,10 +159,7 @@ def percent(rate: float, ci95: tuple[float, float] | None = None, *, max_places:
             and f"{100 * lo:.{places}f}" == f"{100 * hi:.{places}f}"
         ):
             places += 1
-    text = f"{100 * rate:.{places}f} %"
-    if ci95 is None:
-        return text
-    return f"{text} ({100 * ci95[0]:.{places}f}-{100 * ci95[1]:.{places}f} %)"
+    return places
 
 
 def _places(rate: float) -> int:
