@@ -35,7 +35,7 @@ from typing import Any, Final, final
 import msgspec
 
 from plansentry.core import strictjson
-from plansentry.core.errors import InputError, KitError
+from plansentry.core.errors import ConfigError, InputError, KitError, PlansentryError
 from plansentry.core.failures import BucketMap, FailureMode
 from plansentry.core.gate import Gate
 from plansentry.report.fmli import (
@@ -157,7 +157,7 @@ def _first(name: str, *, records_only: bool) -> Record | Refused | None:
 
 
 def _demo(doc: dict[str, Any], name: str) -> Section:
-    problem = demo_problem(doc)
+    problem = demo_problem(doc) or _header_problem({"config": doc.get("guard_config")})
     if problem is not None:
         raise InputError(f"{name}: {problem}")
     return demo_section(doc, name)
@@ -173,9 +173,16 @@ def audit_sections(path: str) -> list[Section]:
     sections: list[Section] = []
     index: dict[str, int] = {}
     orphans: list[Refused] = []
+    unread_header: int | None = None  # the line of the last header, when it could not be used
     for line, rec in zip(contents.lines, contents.records, strict=True):
         kind = rec.get("type")
         if kind == "header":
+            problem = _header_problem(rec)
+            if problem is not None:
+                orphans.append(Refused(path, line, f"a header: {problem}"))
+                unread_header = line
+                continue
+            unread_header = None
             domain = rec.get("domain")
             sections.append(
                 Section(
@@ -189,6 +196,11 @@ def audit_sections(path: str) -> list[Section]:
             index = {}
             continue
         if kind not in ("decision", "late_answer"):
+            continue
+        if unread_header is not None:
+            orphans.append(
+                Refused(path, line, f"a {kind} record under the header of line {unread_header}")
+            )
             continue
         if not sections:
             orphans.append(Refused(path, line, f"a {kind} record before any header"))
@@ -211,6 +223,22 @@ def audit_sections(path: str) -> list[Section]:
         sections.append(Section("audit log", path))
     sections[0].refused.extend(refused)
     return sections
+
+
+def _header_problem(header: Mapping[str, Any]) -> str | None:
+    """Why an audit log's header cannot be used (its guard config does not load), or ``None``.
+    Its kit is built later, by the tally, where one that cannot be built costs only the unguarded
+    side."""
+    config = header.get("config")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        return f"its config is not an object (a {type(config).__name__})"
+    try:
+        GuardConfig.from_json(config)
+    except ConfigError as exc:
+        return f"its config: {exc}"
+    return None
 
 
 def demo_section(doc: Mapping[str, Any], path: str = "demo") -> Section:
@@ -304,12 +332,22 @@ KitLoader = Callable[[Mapping[str, Any]], DomainKit[Any, Any]]
 
 
 def load_identity(identity: Mapping[str, Any]) -> DomainKit[Any, Any]:
-    """The installed kit a log's header names (``name``, ``rules_version``, ``params``)."""
-    return load_kit(
-        str(identity["name"]),
-        rules_version=identity.get("rules_version"),
-        params=identity.get("params") or {},
-    )
+    """The installed kit a log's header names (``name``, ``rules_version``, ``params``).
+
+    The params come from a user's file and go to the kit's own code: what that code raises for a
+    value it cannot take is a :class:`KitError` naming the kit."""
+    name = str(identity["name"])
+    params = identity.get("params") or {}
+    if not isinstance(params, dict):
+        raise KitError(f"the kit {name!r}: its params are not an object")
+    try:
+        return load_kit(name, rules_version=identity.get("rules_version"), params=params)
+    except (TypeError, ValueError, AttributeError, OSError) as exc:
+        if isinstance(exc, PlansentryError):
+            raise
+        raise KitError(
+            f"the kit {name!r} cannot be built from the log's params: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def tally_sections(
@@ -334,7 +372,7 @@ def tally_sections(
             if key not in built:
                 try:
                     built[key] = kits(section.kit)
-                except (KitError, InputError, KeyError) as exc:
+                except (PlansentryError, KeyError) as exc:  # a map, rules or params it refuses
                     built[key] = None
                     out.note(f"{section.path}: cannot build its kit ({exc}): no unguarded side")
             kit = built[key]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, final
+from typing import Any, TypeVar, final
+
+import msgspec
 
 from plansentry.core.breaker import BreakerConfig
 from plansentry.core.decider import DeciderConfig
 from plansentry.core.errors import ConfigError
 from plansentry.core.failures import BucketMap
 from plansentry.core.gate import GateConfig
+
+T = TypeVar("T")
 
 
 def _ms(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -107,13 +111,42 @@ class GuardConfig:
                 f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         kw: dict[str, Any] = dict(data)
-        try:
-            if "gate" in kw:
-                kw["gate"] = GateConfig(**kw["gate"])
-            if "breaker" in kw:
-                kw["breaker"] = BreakerConfig(**kw["breaker"])
-            if "buckets" in kw:
-                kw["buckets"] = BucketMap.from_names(kw["buckets"])
-        except TypeError as exc:  # an unknown key of gate or breaker
-            raise ConfigError(str(exc)) from None
-        return cls(**kw)
+        for name, build in (
+            ("gate", lambda v: _exactly(v, GateConfig)),
+            ("breaker", lambda v: _exactly(v, BreakerConfig)),
+            ("buckets", BucketMap.from_names),
+        ):
+            if name in kw:
+                kw[name] = _setting(name, build, kw[name])
+        config: GuardConfig = _setting("config", lambda v: cls(**v), kw)
+        return config
+
+
+def _setting(name: str, build: Callable[[Any], Any], value: Any) -> Any:
+    """``build(value)``; any error a value of the wrong type or shape raises, as a
+    :class:`ConfigError` naming the setting (a config file's or a log header's)."""
+    try:
+        return build(value)
+    except ConfigError as exc:
+        if name == "config" or str(exc).startswith(f"{name}."):
+            raise
+        raise ConfigError(f"{name}: {exc}") from None
+    except msgspec.ValidationError as exc:
+        where = str(exc).rpartition(" - at `$")
+        field = f"{name}{where[2].rstrip('`')}" if where[1] else name
+        reason = where[0] if where[1] else str(exc)
+        raise ConfigError(
+            reason if reason.startswith(f"{name}.") else f"{field}: {reason}"
+        ) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{name}: not a valid setting ({type(exc).__name__}: {exc})") from None
+
+
+def _exactly(value: Any, cls: type[T]) -> T:
+    """``value`` (a mapping) as the dataclass ``cls``, each field of its type; a key that is no
+    field of it is an error, as it is for the config's own keys."""
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {f.name for f in fields(cls)})  # type: ignore[arg-type]
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(map(str, unknown))}")
+    return msgspec.convert(value, cls)

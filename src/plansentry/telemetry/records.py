@@ -98,6 +98,8 @@ def arrival_from_json(data: Any) -> Arrival:
         raise InputError(f"arrival: {exc}") from None
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"arrival: text_b64 is not base64 ({exc})") from None
+    if got.kind == "output" and got.at_ns is None:
+        raise InputError("arrival: an output without at_ns (when it arrived)")
     return Arrival(
         kind=ArrivalKind(got.kind),
         text=text,

@@ -113,6 +113,11 @@ def replay(path: str | Path) -> ReplayResult:
         except InputError as exc:
             result.bad_lines.append(Refused(str(path), line, f"a decision's context: {exc}"))
             continue
+        try:
+            arrival = arrival_from_json(rec["arrival"])
+        except InputError as exc:
+            result.bad_lines.append(Refused(str(path), line, f"a decision's {exc}"))
+            continue
         result.decisions += 1
         requests.add(str(logged["request_id"]))
         decided_ns = int(logged["decided_ns"])
@@ -121,7 +126,7 @@ def replay(path: str | Path) -> ReplayResult:
             request_id=logged["request_id"],
             asked_ns=logged["asked_ns"],
             deadline_ns=int(logged["deadline_ns"]),
-            arrival=arrival_from_json(rec["arrival"]),
+            arrival=arrival,
             fallbacks=guard.run_fallbacks(ctx),
             clock_ns=functools.partial(int, decided_ns),
             stuck_workers=int(rec.get("stuck_workers", 0)),
