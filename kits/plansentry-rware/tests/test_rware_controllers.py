@@ -1,0 +1,92 @@
+"""The deciders side by side in rware: the guard never drives a plan its gate refused, the pilot's
+controller drives whatever it can parse, and the same seed gives the same run."""
+
+from __future__ import annotations
+
+import pytest
+from plansentry_rware.controllers import (
+    ClassicalDecider,
+    GuardDecider,
+    PilotDecider,
+    PilotGuardDecider,
+)
+from plansentry_rware.execution import Fleet, make_env
+from plansentry_rware.faults import FAULTS, PROFILES, RwareFaults
+
+from plansentry.sim.profiles import builtin_profiles, check_faults
+
+PROFILE = builtin_profiles(PROFILES)
+
+
+def _run(decider, steps=250, seed=2):
+    fleet = Fleet(make_env("tiny", robots=3, seed=seed), decider)
+    fleet.run(steps)
+    return fleet
+
+
+def test_the_profiles_name_only_faults_this_world_writes() -> None:
+    """Every built-in profile is held to FAULTS."""
+    for profile in PROFILE.values():
+        check_faults(profile, FAULTS, world="rware")
+
+
+def test_the_guard_drives_only_plans_that_passed_or_its_fallbacks(kit) -> None:
+    """Under chaos: every model plan driven passed the gate; refused ones were replaced by the
+    fetch planner's plan or by stay, and rware saw no loaded robot refused by a shelf."""
+    fleet = _run(GuardDecider(kit, PROFILE["chaos"], seed=1))
+    model = [r for r in fleet.records if r.source == "llm"]
+    assert model and all(r.verdict == "" for r in model)
+    assert any(r.source == "fetch_planner" and r.verdict for r in fleet.records)
+    assert fleet.counts.refused_by_shelf == 0 and fleet.counts.loaded_on_shelf == 0
+    assert fleet.counts.deliveries >= 3
+
+
+def test_the_pilot_drives_plans_the_gate_refuses(kit) -> None:
+    """Under chaos the unguarded controller executes plans the kit's rules refused."""
+    fleet = _run(PilotDecider(kit, PROFILE["chaos"], seed=1), steps=400)
+    refused = [r for r in fleet.records if r.verdict]
+    assert refused and {r.verdict.split(":")[0] for r in refused} <= {"invalid", "unsafe", "stale"}
+
+
+def test_the_pilots_guard_stays_on_text_it_cannot_read(kit) -> None:
+    """The pilot's guard never restarts: JSON or schema failures and late answers are a stay."""
+    decider = PilotGuardDecider(kit, PROFILE["chaos"], seed=3)
+    fleet = _run(decider)
+    assert all(r.source == "pilot_guard" for r in fleet.records)
+    assert decider.calls > len(fleet.records)
+
+
+@pytest.mark.parametrize("make", [ClassicalDecider, "guard", "pilot"])
+def test_a_run_is_reproducible_from_its_seed(kit, make) -> None:
+    """Same seeds, same counts."""
+
+    def build():
+        if make == "guard":
+            return GuardDecider(kit, PROFILE["chaos"], seed=9)
+        if make == "pilot":
+            return PilotDecider(kit, PROFILE["chaos"], seed=9)
+        return make()
+
+    assert _run(build(), steps=120).counts == _run(build(), steps=120).counts
+
+
+@pytest.mark.parametrize(
+    "fault", [f for f in FAULTS if f not in ("malformed", "stall", "transport")]
+)
+def test_every_fault_kind_is_refused_by_the_gate_where_it_can_be_written(
+    kit, ctx, good_plan, fault
+) -> None:
+    """Each kind the world writes from a good plan fails the gate (or says it could not be written)."""
+    import random
+
+    from plansentry.core.gate import Gate
+
+    other = good_plan.__class__(
+        **{**{f: getattr(good_plan, f) for f in good_plan.__struct_fields__}, "task_id": "R1-0"}
+    )
+    kind, text = RwareFaults().answer(fault, ctx, good_plan, other, random.Random(0), noise=0.0)
+    verdict = Gate(kit.domain).check(text, len(text), ctx, ctx.version)
+    if kind.endswith(":none"):
+        assert verdict.mode is None
+    else:
+        assert verdict.mode is not None, kind
