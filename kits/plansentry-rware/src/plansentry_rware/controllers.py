@@ -90,12 +90,19 @@ class _ModelDecider:
         self._last: RwarePlan | None = None
         self.calls = 0
 
-    def call(self, ctx: RwareContext) -> ModelCall:
-        best = self.faults.best(ctx) or self.faults.best_unaware(ctx) or _nothing(ctx)
+    def call(self, ctx: RwareContext) -> tuple[ModelCall, str]:
+        """The model's answer for ``ctx`` and how it was written (the fault's kind; ``good`` for
+        none; ``[unaware]`` when the fetch planner had no plan and the model wrote one as if no
+        other robot held a cell, ``[no route]`` when not even that exists)."""
+        best, tag = self.faults.best(ctx), ""
+        if best is None:
+            best, tag = self.faults.best_unaware(ctx), "[unaware]"
+            if best is None:
+                best, tag = _nothing(ctx), "[no route]"
         call = self.model.call(ctx, best, self._last, self.rng)
         self._last = best
         self.calls += 1
-        return call
+        return call, (call.kind or call.fault or "good") + tag
 
     def now_ns(self, step: int) -> int:
         return _T0_NS + int(step * self.step_s * 1e9)
@@ -124,7 +131,7 @@ class GuardDecider(_ModelDecider):
         self.runtime = VirtualRuntime(self.guard)
 
     def __call__(self, ctx: RwareContext, step: int) -> Order:
-        call = self.call(ctx)
+        call, kind = self.call(ctx)
         d = self.runtime.decide(
             ctx,
             now_ns=self.now_ns(step),
@@ -138,7 +145,7 @@ class GuardDecider(_ModelDecider):
         verdict = "" if d.failure_mode is None else d.failure_mode.value
         if d.violations:
             verdict += ":" + ",".join(sorted({v.rule for v in d.violations}))
-        return Order(plan, 0, d.source, verdict, call.kind or call.fault)
+        return Order(plan, 0, d.source, verdict, kind)
 
 
 @final
@@ -156,9 +163,8 @@ class PilotDecider(_ModelDecider):
         return max(0, math.ceil(seconds / self.step_s - 1e-9))
 
     def __call__(self, ctx: RwareContext, step: int) -> Order:
-        call = self.call(ctx)
+        call, kind = self.call(ctx)
         verdict = _verdict(self.gate, call.text, ctx)
-        kind = call.kind or call.fault
         latency = call.latency_s
         if latency is None or latency > self.client_timeout_s:
             wait = self._steps(self.client_timeout_s - self.ask_ahead_s + self.restart_s)
@@ -184,9 +190,8 @@ class PilotGuardDecider(_ModelDecider):
         self.budget_s = budget_s
 
     def __call__(self, ctx: RwareContext, step: int) -> Order:
-        call = self.call(ctx)
+        call, kind = self.call(ctx)
         verdict = _verdict(self.gate, call.text, ctx)
-        kind = call.kind or call.fault
         late = call.latency_s is None or call.latency_s > self.ask_ahead_s + self.budget_s
         if late or call.text is None:
             return Order(None, 0, "pilot_guard:stay", verdict, kind)
