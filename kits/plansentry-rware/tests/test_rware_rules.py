@@ -12,6 +12,7 @@ from plansentry_rware import (
     LEG_END,
     LOADED_OFF_HIGHWAY,
     LOADED_THROUGH_SHELF,
+    NEAR_STEPS,
     OFF_GRID,
     RESERVED_CELL,
     ROBOT_ID,
@@ -90,10 +91,29 @@ def test_a_cell_off_the_floor_is_unsafe(good_plan, ctx) -> None:
     assert all(v.mode is FailureMode.UNSAFE for v in found if v.rule == OFF_GRID)
 
 
-def test_a_cell_another_robot_holds_is_unsafe(good_plan, ctx) -> None:
-    """R2 holds a cell of the route."""
-    held = replace(ctx, reserved=frozenset({good_plan.to_goal[1]}))
+def test_a_near_cell_where_another_robot_stands_is_unsafe(good_plan, ctx) -> None:
+    """R2 stands on the route's second cell: it will still be there."""
+    held = replace(ctx, reserved=frozenset({good_plan.to_shelf[1]}))
     assert RESERVED_CELL in rules_broken(good_plan, held)
+
+
+def test_a_far_cell_where_another_robot_stands_now_is_not_judged(good_plan, ctx) -> None:
+    """R2 stands on the route's fifth cell: by then it has moved or not, which the snapshot
+    cannot say (rware refuses the move if it has not, and the controller replans)."""
+    assert NEAR_STEPS < 5
+    held = replace(ctx, reserved=frozenset({good_plan.cells()[4]}))
+    assert rules_broken(good_plan, held) == set()
+
+
+def test_a_home_another_plan_will_put_its_shelf_on_is_not_empty(good_plan, ctx) -> None:
+    """Shelf 20 is away; its empty home is a drop cell, until another robot's plan claims it."""
+    home = ctx.cell_of[20]
+    away = replace(ctx, shelves=tuple(s for s in ctx.shelves if s[0] != 20))
+    highways = ctx.layout.highways
+    leg = astar(ctx.layout, good_plan.to_goal[-1], (home,), lambda c: c in highways)
+    plan = revise(good_plan, back=leg)
+    assert rules_broken(plan, away) == set()
+    assert LEG_END in rules_broken(plan, replace(away, claimed=frozenset({home})))
 
 
 def _loaded_shortcut(ctx, plan):

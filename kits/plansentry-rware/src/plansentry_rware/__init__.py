@@ -20,7 +20,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from plansentry_rware.codec import RwareCodec
-    from plansentry_rware.context import Robot, RwareContext
+    from plansentry_rware.context import NEAR_STEPS, Robot, RwareContext
     from plansentry_rware.examples import (
         example_context,
         initial_shelves,
@@ -56,6 +56,7 @@ _HOMES: _typing.Final = {
     "LEG_END": "rules",
     "LOADED_OFF_HIGHWAY": "rules",
     "LOADED_THROUGH_SHELF": "rules",
+    "NEAR_STEPS": "context",
     "Layout": "layout",
     "OFF_GRID": "rules",
     "RESERVED_CELL": "rules",
@@ -89,6 +90,7 @@ __all__ = [
     "LEG_END",
     "LOADED_OFF_HIGHWAY",
     "LOADED_THROUGH_SHELF",
+    "NEAR_STEPS",
     "OFF_GRID",
     "RESERVED_CELL",
     "ROBOT_ID",

@@ -5,7 +5,7 @@ A context is::
     {"task_id": "R1-3",
      "robot": {"robot_id": "R1", "position": [x, y], "carrying": null or a shelf id},
      "requests": [3, 17], "shelves": [[id, x, y], ...], "reserved": [[x, y], ...],
-     "layout": {"version": "...", "rows": ["x..x", ...]}}
+     "claimed": [[x, y], ...], "layout": {"version": "...", "rows": ["x..x", ...]}}
 
 A plan is the schema's JSON (:class:`~plansentry_rware.schema.RwarePlan`). Decoding raises
 :class:`~plansentry.core.errors.InputError` naming the bad field. The codec keeps the last
@@ -50,6 +50,7 @@ class _ContextIn(msgspec.Struct, forbid_unknown_fields=True):
     shelves: Annotated[list[tuple[ShelfId, int, int]], msgspec.Meta(max_length=_MAX_ITEMS)]
     reserved: Annotated[list[CellIn], msgspec.Meta(max_length=_MAX_ITEMS)]
     layout: _LayoutIn
+    claimed: Annotated[list[CellIn], msgspec.Meta(max_length=_MAX_ITEMS)] = []
 
 
 @final
@@ -68,6 +69,7 @@ class RwareCodec:
             "requests": list(ctx.requests),
             "shelves": [[sid, x, y] for sid, (x, y) in ctx.shelves],
             "reserved": [list(c) for c in sorted(ctx.reserved)],
+            "claimed": [list(c) for c in sorted(ctx.claimed)],
             "layout": {"version": ctx.layout.version, "rows": list(ctx.layout.rows)},
         }
 
@@ -93,6 +95,7 @@ class RwareCodec:
             shelves=tuple((sid, (x, y)) for sid, x, y in raw.shelves),
             reserved=frozenset(raw.reserved),
             layout=layout,
+            claimed=frozenset(raw.claimed),
         )
 
     def layout(self, rows: list[str], version: str | None = None) -> Layout:

@@ -7,16 +7,24 @@ and the cells other robots hold, at one decision point.
 - ``requests``: the requested shelves this robot may fetch (rware's request queue less those
   another robot has already taken on);
 - ``shelves``: every standing shelf (not carried) as ``(shelf id, cell)``;
-- ``reserved``: cells no part of the route may enter: where the other robots stand, and the cells
-  they will drop their shelves on.
+- ``reserved``: where the other robots stand now. The route's first :data:`NEAR_STEPS` cells
+  may not enter them (a robot that close is still there when this one arrives); further on the
+  cells are free by then or not, which no snapshot can say: rware refuses a move into an occupied
+  cell and the controller replans (a rule over every cell refused routes that rware drives
+  without a refusal, the first disagreement measured, see the README);
+- ``claimed``: shelf homes other robots' plans will put their shelves down on: not empty homes
+  for this plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import final
+from typing import Final, final
 
 from plansentry_rware.layout import Cell, Layout
+
+#: How many of the route's first cells may not enter a cell another robot stands on now.
+NEAR_STEPS: Final = 3
 
 
 @final
@@ -41,6 +49,7 @@ class RwareContext:
     shelves: tuple[tuple[int, Cell], ...]
     reserved: frozenset[Cell]
     layout: Layout
+    claimed: frozenset[Cell] = frozenset()
     shelf_at: dict[Cell, int] = field(init=False, compare=False, repr=False)
     cell_of: dict[int, Cell] = field(init=False, compare=False, repr=False)
 
@@ -54,7 +63,16 @@ class RwareContext:
         return f"{self.task_id}@{self.layout.version}"
 
     def empty_homes(self) -> list[Cell]:
-        """Shelf homes where no shelf stands and no other robot holds the cell, sorted."""
+        """Shelf homes where no shelf stands, no other robot stands and no other plan will put
+        its shelf down, sorted."""
+        taken = self.reserved | self.claimed
         return sorted(
-            c for c in self.layout.shelf_homes if c not in self.shelf_at and c not in self.reserved
+            c for c in self.layout.shelf_homes if c not in self.shelf_at and c not in taken
         )
+
+    def near_reserved(self) -> frozenset[Cell]:
+        """Other robots' cells within :data:`NEAR_STEPS` steps of the robot (Manhattan): every
+        cell the route's first :data:`NEAR_STEPS` cells could be (the fetch planner avoids them on
+        the whole route, a superset of what the rule asks)."""
+        x, y = self.robot.position
+        return frozenset(c for c in self.reserved if abs(c[0] - x) + abs(c[1] - y) <= NEAR_STEPS)

@@ -14,7 +14,8 @@ rware's state after each step, sharing no rule with the kit.
   stay), and the requests still waiting at the end with their age;
 - :class:`Fleet`: the controller. A robot without a plan asks its :class:`Decider` for one (a
   context built from rware's state: task, robot, requests not yet taken by another robot, the
-  standing shelves, and the cells the other robots hold), then follows it: it turns to face the
+  standing shelves, where the other robots stand and where their plans will put shelves down),
+  then follows it: it turns to face the
   next cell (``LEFT``/``RIGHT``) and drives ``FORWARD``, lifts the shelf on its cell
   (``TOGGLE_LOAD``), drives to the goal and back, and puts the shelf down. A plan whose next cell
   is not one step away, or off the floor, cannot be driven: the robot halts (``broken``). A robot
@@ -324,8 +325,9 @@ class Fleet:
             robot=Robot(f"R{i + 1}", s.positions[i], s.carrying[i]),
             requests=tuple(r for r in s.requests if r not in claimed and r not in carried),
             shelves=tuple((sid, cell) for sid, cell in s.shelves if sid not in carried),
-            reserved=frozenset(p for j, p in enumerate(s.positions) if j != i) | drops,
+            reserved=frozenset(p for j, p in enumerate(s.positions) if j != i),
             layout=self.layout,
+            claimed=frozenset(drops),
         )
 
     def run(self, steps: int) -> Counts:

@@ -9,7 +9,7 @@ the rest is here (:meth:`RwareFaults.answer`), written the way a model errs on a
 - ``broken_route``: a cell left out of a leg, so the route jumps two cells at once;
 - ``shortcut``: the loaded legs routed straight across the storage blocks (A* over every cell no
   robot holds), as a model that ignores the shelves writes them;
-- ``collision``: the unloaded leg routed through the cells other robots hold;
+- ``collision``: the unloaded leg routed through a robot standing next to it;
 - ``stale``: the plan of another task.
 
 When a kind cannot be written for this context (no shortcut is shorter, no other robot is in the
@@ -27,7 +27,7 @@ from typing import Any, Final, final
 import msgspec
 from msgspec.structs import replace as revise
 
-from plansentry_rware.context import RwareContext
+from plansentry_rware.context import NEAR_STEPS, RwareContext
 from plansentry_rware.fetch_planner import FetchPlanner
 from plansentry_rware.layout import Cell
 from plansentry_rware.router import astar
@@ -77,7 +77,7 @@ _ENCODER: Final = msgspec.json.Encoder()
 
 def _shortcut(ctx: RwareContext, plan: RwarePlan) -> RwarePlan | None:
     """``plan`` with its loaded legs routed over every cell no robot holds (shelves ignored)."""
-    layout, reserved = ctx.layout, ctx.reserved
+    layout, reserved = ctx.layout, ctx.near_reserved()
 
     def free(c: Cell) -> bool:
         return c not in reserved
@@ -98,7 +98,7 @@ def _collision(ctx: RwareContext, plan: RwarePlan) -> RwarePlan | None:
     if not plan.to_shelf:
         return None
     found = astar(ctx.layout, ctx.robot.position, (plan.to_shelf[-1],), lambda c: True)
-    if found is None or not set(found) & ctx.reserved:
+    if found is None or not set(found[:NEAR_STEPS]) & ctx.reserved:
         return None
     return revise(plan, to_shelf=found)
 

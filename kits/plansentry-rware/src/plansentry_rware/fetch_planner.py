@@ -2,11 +2,11 @@
 (:mod:`plansentry_rware.router`).
 
 Of the requested standing shelves it may fetch, it tries the :data:`CANDIDATES` nearest the robot
-(Manhattan distance, ties to the lower id), and for each plans three legs: unloaded to the shelf
-over any cell no other robot holds and loaded to the nearest reachable goal over highways only;
-it takes the shortest of these (ties to the lower shelf id) and plans it back, loaded over
-highways, to the nearest empty shelf home (the shelf's own cell counts), or, when none is in
-reach, the next shortest. A robot that already carries a
+(Manhattan distance, ties to the lower id), and for each plans the legs out, around the other
+robots that stand near it (``RwareContext.near_reserved``): unloaded to the shelf, and loaded to
+the nearest reachable goal over highways only. It takes the shortest of these (ties to the lower
+shelf id) and plans it back, loaded over highways, to the nearest empty shelf home (the shelf's
+own cell counts), or, when none is in reach, the next shortest. A robot that already carries a
 shelf gets the legs that remain. Same context, same plan, on every machine. It follows the kit's
 rules by construction, so its plan passes the gate.
 
@@ -44,7 +44,7 @@ def _outbound(
     ctx: RwareContext, shelf: int, shelf_cell: Cell, loaded: bool
 ) -> tuple[tuple[Cell, ...], tuple[Cell, ...]] | None:
     """The legs to the shelf (unloaded) and on to a goal (loaded), or ``None``."""
-    layout, reserved = ctx.layout, ctx.reserved
+    layout, reserved = ctx.layout, ctx.near_reserved()
     to_shelf: tuple[Cell, ...] = ()
     if not loaded:
         if shelf_cell in reserved:
@@ -67,7 +67,7 @@ def _outbound(
 def _back(ctx: RwareContext, shelf_cell: Cell, start: Cell) -> tuple[Cell, ...] | None:
     """Loaded, over highways, from ``start`` to the nearest empty shelf home (the shelf's own
     cell counts: lifted, the shelf leaves it empty), or ``None``."""
-    layout, reserved = ctx.layout, ctx.reserved
+    layout, reserved = ctx.layout, ctx.near_reserved()
     highways = layout.highways
     homes = set(ctx.empty_homes())
     if shelf_cell in layout.shelf_homes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final, final
 
 from plansentry.runtime.planner import Prompt
-from plansentry_rware.context import RwareContext
+from plansentry_rware.context import NEAR_STEPS, RwareContext
 from plansentry_rware.schema import MAX_LEG
 
 SYSTEM: Final = (
@@ -63,6 +63,7 @@ class RwarePrompt:
         where = ctx.cell_of
         requested = ", ".join(f"{s} at {list(where[s])}" for s in ctx.requests if s in where)
         held = ", ".join(str(list(c)) for c in sorted(ctx.reserved)) or "none"
+        claimed = ", ".join(str(list(c)) for c in sorted(ctx.claimed)) or "none"
         load = f"carries shelf {r.carrying}" if r.carrying is not None else "carries nothing"
         task = (
             f"Task {ctx.task_id} for robot {r.robot_id}, at {list(r.position)}; it {load}.\n"
@@ -70,7 +71,8 @@ class RwarePrompt:
             f"column from the left and y the row from the top (x: shelf home, .: highway, "
             f"g: goal):\n{layout.text()}\n"
             f"Requested shelves you may fetch: {requested or 'none'}.\n"
-            f"Cells held by other robots (never enter): {held}.\n"
+            f"Other robots stand at {held}: the route's first {NEAR_STEPS} cells may not enter "
+            f"them. Shelf homes other robots will put shelves on (not for you): {claimed}.\n"
             "Route in three legs of cells, each cell one step up, down, left or right of the one "
             "before, starting from the robot's cell: to_shelf ends on the shelf's cell; to_goal "
             "ends on a goal; back ends on a shelf home where no shelf stands, where the robot puts "

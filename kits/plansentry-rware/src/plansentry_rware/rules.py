@@ -11,7 +11,8 @@ must: ``to_shelf`` on the shelf's cell (empty when the robot carries it), ``to_g
 empty shelf home (``leg_end``); each cell is one step up, down, left or right of the one before,
 the first from the robot's own cell (``route_step``).
 
-Safety (``unsafe``): every cell is on the floor (``off_grid``); no cell is one another robot holds
+Safety (``unsafe``): every cell is on the floor (``off_grid``); none of the route's first
+:data:`~plansentry_rware.context.NEAR_STEPS` cells is one another robot stands on now
 (``reserved_cell``); a loaded robot (``to_goal`` and ``back``) never enters a cell where a shelf
 stands now (``loaded_through_shelf``: rware would refuse the move) and stays on highways, but for
 the cell where it puts the shelf down (``loaded_off_highway``: the kit's own, stricter rule: a
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 from typing import Final, final
 
 from plansentry.core.failures import FailureMode, Violation
-from plansentry_rware.context import RwareContext
+from plansentry_rware.context import NEAR_STEPS, RwareContext
 from plansentry_rware.layout import Cell
 from plansentry_rware.schema import RwarePlan
 
@@ -41,7 +42,7 @@ SHELF_REQUESTED: Final = "shelf_requested"  # invalid: not a shelf this robot ma
 LEG_END: Final = "leg_end"  # invalid: a leg does not end where it must
 ROUTE_STEP: Final = "route_step"  # invalid: a cell is not one step from the one before
 OFF_GRID: Final = "off_grid"  # unsafe: a cell outside the floor
-RESERVED_CELL: Final = "reserved_cell"  # unsafe: a cell another robot holds
+RESERVED_CELL: Final = "reserved_cell"  # unsafe: a near cell where another robot stands
 LOADED_THROUGH_SHELF: Final = "loaded_through_shelf"  # unsafe: loaded into a standing shelf
 LOADED_OFF_HIGHWAY: Final = "loaded_off_highway"  # unsafe: loaded across a storage cell
 RULES: Final = frozenset(
@@ -160,12 +161,14 @@ def _steps(plan: RwarePlan, ctx: RwareContext, out: list[Violation]) -> None:
     layout = ctx.layout
     prev = ctx.robot.position
     carried = plan.shelf  # lifted on the shelf's cell, carried for the rest of the route
+    index = 0  # the cell's place in the whole route, from 1
     for leg in _LEGS:
         cells: tuple[Cell, ...] = getattr(plan, leg)
         loaded = leg != "to_shelf"
         broken: set[str] = set()
         last = len(cells) - 1
         for i, cell in enumerate(cells):
+            index += 1
             where = f"{leg}[{i}]"
             if abs(cell[0] - prev[0]) + abs(cell[1] - prev[1]) != 1 and ROUTE_STEP not in broken:
                 broken.add(ROUTE_STEP)
@@ -178,9 +181,10 @@ def _steps(plan: RwarePlan, ctx: RwareContext, out: list[Violation]) -> None:
                     why = f"{where} {list(cell)} is off the {layout.width} x {layout.height} floor"
                     out.append(Violation(OFF_GRID, _UNSAFE, why, where))
                 continue
-            if cell in ctx.reserved and RESERVED_CELL not in broken:
+            near = index <= NEAR_STEPS
+            if near and cell in ctx.reserved and RESERVED_CELL not in broken:
                 broken.add(RESERVED_CELL)
-                why = f"{where} {list(cell)} is held by another robot"
+                why = f"{where} {list(cell)}, step {index} of the route, is where another robot stands"
                 out.append(Violation(RESERVED_CELL, _UNSAFE, why, where))
             if not loaded:
                 continue
