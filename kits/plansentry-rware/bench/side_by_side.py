@@ -36,8 +36,11 @@ CONTROLLERS = ("pilot", "pilot_guard", "plansentry", "classical")
 
 
 def rware_judgement(rec: PlanRecord) -> str:
-    """How rware's execution judged one plan: ``good``, ``bad:<why>``, ``blocked`` (other robots
-    held the way) or ``running`` (the run ended first)."""
+    """How rware's execution judged one plan: ``good``, ``bad:<why>``, ``blocked`` (rware refused
+    its moves into other robots until the controller gave it up), ``idle`` (a plan without a
+    single cell) or ``running`` (the run ended first)."""
+    if not rec.plan.cells():
+        return "idle"  # no leg at all: the robot toggled its load where it stood
     if rec.outcome == "broken":
         return "bad:not drivable (" + rec.detail.split(" is not")[0] + ")"
     if rec.refused.get("shelf"):
@@ -71,7 +74,7 @@ def main() -> None:
     kit = rware_kit()
     profiles = builtin_profiles(PROFILES)
     t0 = time.perf_counter()
-    disagree: Counter[tuple[str, str, str, str]] = Counter()
+    disagree: Counter[tuple[str, str, str, str, str]] = Counter()
     judged: Counter[tuple[str, str]] = Counter()
     print(
         f"rware 2.0.0, {args.size}, {args.robots} robots, {args.steps} steps x seeds "
@@ -106,9 +109,13 @@ def main() -> None:
                     judged[(verdict.split(":")[0], rware.split(":")[0])] += 1
                     kit_bad = verdict.split(":")[0] in ("invalid", "unsafe")
                     if verdict == "accepted" and rware.startswith(("bad", "blocked")):
-                        disagree[("kit accepts, rware counts bad", verdict, rec.kind, rware)] += 1
+                        disagree[
+                            ("kit accepts, rware counts bad", name, verdict, rec.kind, rware)
+                        ] += 1
                     elif kit_bad and rware == "good":
-                        disagree[("kit refuses, rware counts good", verdict, rec.kind, rware)] += 1
+                        disagree[
+                            ("kit refuses, rware counts good", name, verdict, rec.kind, rware)
+                        ] += 1
             per, lo, hi = (
                 1000 * total.deliveries / total.robot_steps,
                 *(1000 * x for x in wilson(total.deliveries, total.robot_steps)),
@@ -119,10 +126,12 @@ def main() -> None:
                 f"{total.stalls} | {restarts} | {refused_driven} |"
             )
     print("\nWhere the two judges disagree (model plans driven, every profile and controller):\n")
-    print("| which way | kit's verdict | how the model wrote it | rware's judgement | plans |")
-    print("| --- | --- | --- | --- | --- |")
-    for (way, verdict, kind, rware), n in sorted(disagree.items(), key=lambda kv: -kv[1]):
-        print(f"| {way} | {verdict} | {kind or 'good'} | {rware} | {n} |")
+    print(
+        "| which way | driven by | kit's verdict | the model's answer | rware's judgement | plans |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (way, who, verdict, kind, rware), n in sorted(disagree.items(), key=lambda kv: -kv[1]):
+        print(f"| {way} | {who} | {verdict} | {kind} | {rware} | {n} |")
     print("\nAll model plans driven, the kit's verdict against rware's judgement:\n")
     print("| kit | rware | plans | share of the kit's row |")
     print("| --- | --- | --- | --- |")

@@ -153,6 +153,19 @@ def test_the_shelf_may_go_back_to_its_own_home(ctx, good_plan) -> None:
     assert rules_broken(plan, ctx) == set()
 
 
+def test_regression_the_shelfs_own_cell_is_no_drop_cell_when_another_plan_claims_it(
+    ctx, good_plan
+) -> None:
+    """A shelf put down on a home another robot's plan will drop on (by a plan the kit refused,
+    driven unguarded): fetching it, the plan may not return it there. Before the fix the kit
+    accepted it and rware refused the loaded robot's last move into the other robot's shelf
+    (bench/side_by_side.py, chaos, pilot_guard seed 1)."""
+    home = good_plan.to_shelf[-1]
+    assert rules_broken(good_plan, ctx) == set() and good_plan.back[-1] == home
+    claimed = replace(ctx, claimed=frozenset({home}))
+    assert LEG_END in rules_broken(good_plan, claimed)
+
+
 def test_back_onto_a_home_where_a_shelf_stands_is_refused(ctx, good_plan) -> None:
     """Another shelf stands on the drop cell."""
     other = next(c for s, c in ctx.shelves if s != good_plan.shelf)

@@ -66,11 +66,11 @@ def _outbound(
 
 def _back(ctx: RwareContext, shelf_cell: Cell, start: Cell) -> tuple[Cell, ...] | None:
     """Loaded, over highways, from ``start`` to the nearest empty shelf home (the shelf's own
-    cell counts: lifted, the shelf leaves it empty), or ``None``."""
+    cell counts: lifted, the shelf leaves it empty, unless another plan claims it), or ``None``."""
     layout, reserved = ctx.layout, ctx.near_reserved()
     highways = layout.highways
     homes = set(ctx.empty_homes())
-    if shelf_cell in layout.shelf_homes:
+    if shelf_cell in layout.shelf_homes and shelf_cell not in ctx.claimed:
         homes.add(shelf_cell)
     back = astar(layout, start, homes, lambda c: c in highways and c not in reserved)
     return back or None

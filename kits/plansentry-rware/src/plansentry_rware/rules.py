@@ -150,8 +150,8 @@ def _leg_ends(plan: RwarePlan, ctx: RwareContext, out: list[Violation]) -> None:
         want = "where it starts: the carried shelf is not requested (leave it empty)"
     end = _leg_end("to_goal", plan.to_goal, end, ok, want, out)
     homes = set(ctx.empty_homes())
-    if shelf_cell is not None and shelf_cell in ctx.layout.shelf_homes:
-        homes.add(shelf_cell)  # lifted, the shelf leaves its cell empty
+    if shelf_cell in ctx.layout.shelf_homes and shelf_cell not in ctx.claimed:
+        homes.add(shelf_cell)  # lifted, the shelf leaves its cell empty (unless another claims it)
     ok = bool(plan.back) and plan.back[-1] in homes
     _leg_end("back", plan.back, end, ok, "on an empty shelf home, where no shelf stands", out)
 
