@@ -26,34 +26,13 @@ from plansentry_rware.controllers import (
     PilotDecider,
     PilotGuardDecider,
 )
-from plansentry_rware.execution import Counts, Fleet, PlanRecord, make_env
+from plansentry_rware.execution import Counts, Fleet, make_env, rware_judgement
 from plansentry_rware.faults import PROFILES
 
 from plansentry.report.stats import percent, wilson
 from plansentry.sim.profiles import builtin_profiles
 
 CONTROLLERS = ("pilot", "pilot_guard", "plansentry", "classical")
-
-
-def rware_judgement(rec: PlanRecord) -> str:
-    """How rware's execution judged one plan: ``good``, ``bad:<why>``, ``blocked`` (rware refused
-    its moves into other robots until the controller gave it up), ``idle`` (a plan without a
-    single cell) or ``running`` (the run ended first)."""
-    if not rec.plan.cells():
-        return "idle"  # no leg at all: the robot toggled its load where it stood
-    if rec.outcome == "broken":
-        return "bad:not drivable (" + rec.detail.split(" is not")[0] + ")"
-    if rec.refused.get("shelf"):
-        return "bad:rware refused a loaded move into a standing shelf"
-    if rec.loaded_on_shelf:
-        return "bad:a loaded robot stood on a shelf"
-    if rec.outcome == "completed":
-        if rec.plan.to_goal and not rec.delivered:
-            return "bad:driven to the end, nothing delivered"
-        return "good"
-    if rec.outcome == "abandoned":
-        return "blocked"
-    return "running"
 
 
 def _decider(name: str, kit: Any, profile: Any, seed: int) -> Any:

@@ -10,7 +10,7 @@ from plansentry_rware.controllers import (
     PilotDecider,
     PilotGuardDecider,
 )
-from plansentry_rware.execution import Fleet, make_env
+from plansentry_rware.execution import Fleet, make_env, rware_judgement
 from plansentry_rware.faults import FAULTS, PROFILES, RwareFaults
 
 from plansentry.sim.profiles import builtin_profiles, check_faults
@@ -90,3 +90,22 @@ def test_every_fault_kind_is_refused_by_the_gate_where_it_can_be_written(
         assert verdict.mode is None
     else:
         assert verdict.mode is not None, kind
+
+
+def test_no_plan_the_guard_drove_is_judged_bad_by_rware(kit) -> None:
+    """Under chaos, 4 robots, two seeds: of every plan plansentry's guard drove (the model's or
+    the fetch planner's), rware's checker counts none bad; the unguarded pilot's, some."""
+    guarded, unguarded = [], []
+    for seed in (0, 1):
+        fleet = Fleet(
+            make_env("tiny", robots=4, seed=seed), GuardDecider(kit, PROFILE["chaos"], seed=seed)
+        )
+        fleet.run(400)
+        guarded += [rware_judgement(r) for r in fleet.records]
+        fleet = Fleet(
+            make_env("tiny", robots=4, seed=seed), PilotDecider(kit, PROFILE["chaos"], seed=seed)
+        )
+        fleet.run(400)
+        unguarded += [rware_judgement(r) for r in fleet.records]
+    assert len(guarded) > 50 and not [j for j in guarded if j.startswith("bad")]
+    assert [j for j in unguarded if j.startswith("bad")]

@@ -22,7 +22,8 @@ rware's state after each step, sharing no rule with the kit.
   whose moves rware refuses ``stuck_steps`` times in a row drops its plan and asks again.
 
 Each executed plan's fate as rware saw it is kept (:class:`PlanRecord`), beside the gate's
-verdict on it where the decider gives one: the two judges side by side.
+verdict on it where the decider gives one, and :func:`rware_judgement` sums it up in a word: the
+two judges side by side.
 """
 
 from __future__ import annotations
@@ -257,6 +258,29 @@ class _Driving:
     ops: list[tuple[str, Cell | None]]
     refused_in_a_row: int = 0
     pending: str = ""  # "load" / "unload": a toggle sent, its effect read next step
+
+
+def rware_judgement(rec: PlanRecord) -> str:
+    """How rware's execution judged one plan: ``good``, ``bad:<why>``, ``blocked`` (rware refused
+    its moves into other robots until the controller gave it up), ``idle`` (a plan without a
+    single cell) or ``running`` (the run ended first)."""
+    if not rec.plan.cells():
+        return "idle"  # no leg at all: the robot toggled its load where it stood
+    if rec.outcome == "broken":
+        return "bad:not drivable (" + rec.detail.split(" is not")[0] + ")"
+    if rec.refused.get("shelf"):
+        return "bad:rware refused a loaded move into a standing shelf"
+    if rec.loaded_on_shelf:
+        return "bad:a loaded robot stood on a shelf"
+    if rec.outcome == "completed":
+        if rec.plan.to_goal and not rec.delivered:
+            return "bad:driven to the end, nothing delivered"
+        return "good"
+    if rec.outcome == "abandoned":
+        if rec.detail.startswith("rware kept the shelf"):
+            return "bad:rware would not let the shelf down (a highway cell)"
+        return "blocked"
+    return "running"
 
 
 def _ops(plan: RwarePlan, loaded: bool) -> list[tuple[str, Cell | None]]:
