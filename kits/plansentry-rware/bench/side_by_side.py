@@ -9,7 +9,7 @@ treats robot-steps as independent, which they are not (a fleet's steps are corre
 as a lower bound on the uncertainty.
 
     python kits/plansentry-rware/bench/side_by_side.py [--size tiny] [--robots 4] [--steps 1000]
-        [--seeds 5] [--profiles pilot,chaos] [--markdown]
+        [--seeds 5] [--profiles pilot,chaos] [--audit DIR]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from plansentry_rware import rware_kit
@@ -31,14 +32,17 @@ from plansentry_rware.faults import PROFILES
 
 from plansentry.report.stats import percent, wilson
 from plansentry.sim.profiles import builtin_profiles
+from plansentry.telemetry.audit import AuditLog
 
 CONTROLLERS = ("pilot", "pilot_guard", "plansentry", "classical")
 
 
-def _decider(name: str, kit: Any, profile: Any, seed: int) -> Any:
+def _decider(name: str, kit: Any, profile: Any, seed: int, hooks: tuple[Any, ...] = ()) -> Any:
     if name == "classical":
         return ClassicalDecider()
-    cls = {"pilot": PilotDecider, "pilot_guard": PilotGuardDecider, "plansentry": GuardDecider}
+    if name == "plansentry":
+        return GuardDecider(kit, profile, seed=seed, hooks=hooks)
+    cls = {"pilot": PilotDecider, "pilot_guard": PilotGuardDecider}
     return cls[name](kit, profile, seed=seed)
 
 
@@ -49,6 +53,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--profiles", default="pilot,chaos")
+    parser.add_argument(
+        "--audit",
+        metavar="DIR",
+        help="write plansentry's audit logs there (PROFILE-seedN.audit.jsonl): replay, fmli",
+    )
     args = parser.parse_args()
     kit = rware_kit()
     profiles = builtin_profiles(PROFILES)
@@ -73,7 +82,13 @@ def main() -> None:
             refused_driven = 0
             for seed in range(args.seeds):
                 env = make_env(args.size, robots=args.robots, seed=seed)
-                fleet = Fleet(env, _decider(name, kit, profile, seed))
+                hooks: tuple[Any, ...] = ()
+                if args.audit and name == "plansentry":
+                    Path(args.audit).mkdir(parents=True, exist_ok=True)
+                    where = Path(args.audit) / f"{pname}-seed{seed}.audit.jsonl"
+                    where.unlink(missing_ok=True)
+                    hooks = (AuditLog(where, kit=kit, config=kit.config()),)
+                fleet = Fleet(env, _decider(name, kit, profile, seed, hooks))
                 counts = fleet.run(args.steps)
                 restarts += fleet.sources["pilot:restart"]
                 for field in total.__slots__:

@@ -109,3 +109,32 @@ def test_no_plan_the_guard_drove_is_judged_bad_by_rware(kit) -> None:
         unguarded += [rware_judgement(r) for r in fleet.records]
     assert len(guarded) > 50 and not [j for j in guarded if j.startswith("bad")]
     assert [j for j in unguarded if j.startswith("bad")]
+
+
+def test_the_guards_audit_log_of_an_rware_run_replays_exactly(kit, tmp_path) -> None:
+    """Every decision of a chaos run in rware, written by the audit log through the kit's codec,
+    is decided again the same from the log alone; plansentry fmli reads it."""
+    import subprocess
+    import sys
+
+    from plansentry.telemetry.audit import AuditLog
+    from plansentry.telemetry.replay import replay
+
+    path = tmp_path / "rware.audit.jsonl"
+    log = AuditLog(path, kit=kit, config=kit.config())
+    fleet = Fleet(
+        make_env("tiny", robots=3, seed=5),
+        GuardDecider(kit, PROFILE["chaos"], seed=5, hooks=(log,)),
+    )
+    fleet.run(200)
+    result = replay(path)
+    assert result.decisions == sum(fleet.sources.values()) > 10
+    assert result.ok, result.differences[:3]
+    done = subprocess.run(
+        [sys.executable, "-m", "plansentry.cli", "fmli", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

@@ -27,12 +27,14 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Sequence
 from typing import Any, Final, final
 
 import msgspec
 
 from plansentry.core.decision import SafeMove
 from plansentry.core.gate import Gate
+from plansentry.runtime.guard import DecisionHook
 from plansentry.runtime.kit import DomainKit
 from plansentry.runtime.virtual import VirtualRuntime
 from plansentry.sim.profiles import Profile
@@ -123,11 +125,13 @@ def _nothing(ctx: RwareContext) -> RwarePlan:
 
 @final
 class GuardDecider(_ModelDecider):
-    """plansentry's guard over the kit, in virtual time (see the module docstring)."""
+    """plansentry's guard over the kit, in virtual time (see the module docstring). ``hooks``
+    see every decision (an :class:`plansentry.telemetry.audit.AuditLog` writes a log that
+    ``plansentry replay`` and ``plansentry fmli`` read)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, hooks: Sequence[DecisionHook] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.guard = self.kit.guard()
+        self.guard = self.kit.guard(hooks=hooks)
         self.runtime = VirtualRuntime(self.guard)
 
     def __call__(self, ctx: RwareContext, step: int) -> Order:
