@@ -1,0 +1,141 @@
+"""Side by side in rware, on the same seeds: the pilot's unguarded controller, the pilot's guard,
+plansentry's guard and the A* planner alone, under the synthetic model's fault profiles; every
+count judged by rware's checker (:class:`plansentry_rware.execution.Checker`), and the plans
+where the kit's rules and rware's checker disagree, with their causes.
+
+Deliveries are per 1,000 robot-steps (a robot-step delivers at most one shelf: a Bernoulli
+trial), with the 95 % Wilson interval of :func:`plansentry.report.stats.wilson`; the interval
+treats robot-steps as independent, which they are not (a fleet's steps are correlated), so read it
+as a lower bound on the uncertainty.
+
+    python kits/plansentry-rware/bench/side_by_side.py [--size tiny] [--robots 4] [--steps 1000]
+        [--seeds 5] [--profiles pilot,chaos] [--audit DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from plansentry_rware import rware_kit
+from plansentry_rware.controllers import (
+    ClassicalDecider,
+    GuardDecider,
+    PilotDecider,
+    PilotGuardDecider,
+)
+from plansentry_rware.execution import Counts, Fleet, make_env, rware_judgement
+from plansentry_rware.faults import PROFILES
+
+from plansentry.report.stats import percent, wilson
+from plansentry.sim.profiles import builtin_profiles
+from plansentry.telemetry.audit import AuditLog
+
+CONTROLLERS = ("pilot", "pilot_guard", "plansentry", "classical")
+
+
+def _decider(name: str, kit: Any, profile: Any, seed: int, hooks: tuple[Any, ...] = ()) -> Any:
+    if name == "classical":
+        return ClassicalDecider()
+    if name == "plansentry":
+        return GuardDecider(kit, profile, seed=seed, hooks=hooks)
+    cls = {"pilot": PilotDecider, "pilot_guard": PilotGuardDecider}
+    return cls[name](kit, profile, seed=seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="tiny")
+    parser.add_argument("--robots", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--profiles", default="pilot,chaos")
+    parser.add_argument(
+        "--audit",
+        metavar="DIR",
+        help="write plansentry's audit logs there (PROFILE-seedN.audit.jsonl): replay, fmli",
+    )
+    args = parser.parse_args()
+    kit = rware_kit()
+    profiles = builtin_profiles(PROFILES)
+    t0 = time.perf_counter()
+    disagree: Counter[tuple[str, str, str, str, str]] = Counter()
+    judged: Counter[tuple[str, str]] = Counter()
+    print(
+        f"rware 2.0.0, {args.size}, {args.robots} robots, {args.steps} steps x seeds "
+        f"0..{args.seeds - 1}, 1 step = 1 s, model asked 2 s ahead\n"
+    )
+    print(
+        "| profile | controller | deliveries / 1,000 robot-steps (95 %) | deliveries | "
+        "refused moves (by shelf) | loaded on a shelf | stalls (20 steps) | restarts | "
+        "model plans driven that the gate refuses |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for pname in args.profiles.split(","):
+        profile = profiles[pname]
+        for name in CONTROLLERS:
+            total = Counts()
+            restarts = 0
+            refused_driven = 0
+            for seed in range(args.seeds):
+                env = make_env(args.size, robots=args.robots, seed=seed)
+                hooks: tuple[Any, ...] = ()
+                if args.audit and name == "plansentry":
+                    Path(args.audit).mkdir(parents=True, exist_ok=True)
+                    where = Path(args.audit) / f"{pname}-seed{seed}.audit.jsonl"
+                    where.unlink(missing_ok=True)
+                    hooks = (AuditLog(where, kit=kit, config=kit.config()),)
+                fleet = Fleet(env, _decider(name, kit, profile, seed, hooks))
+                counts = fleet.run(args.steps)
+                restarts += fleet.sources["pilot:restart"]
+                for field in total.__slots__:
+                    setattr(total, field, getattr(total, field) + getattr(counts, field))
+                for rec in fleet.records:
+                    if rec.verdict is None or rec.source not in ("llm", "pilot", "pilot_guard"):
+                        continue
+                    verdict = rec.verdict or "accepted"
+                    rware = rware_judgement(rec)
+                    if rec.verdict:
+                        refused_driven += 1
+                    judged[(verdict.split(":")[0], rware.split(":")[0])] += 1
+                    kit_bad = verdict.split(":")[0] in ("invalid", "unsafe")
+                    if verdict == "accepted" and rware.startswith(("bad", "blocked")):
+                        disagree[
+                            ("kit accepts, rware counts bad", name, verdict, rec.kind, rware)
+                        ] += 1
+                    elif kit_bad and rware == "good":
+                        disagree[
+                            ("kit refuses, rware counts good", name, verdict, rec.kind, rware)
+                        ] += 1
+            per, lo, hi = (
+                1000 * total.deliveries / total.robot_steps,
+                *(1000 * x for x in wilson(total.deliveries, total.robot_steps)),
+            )
+            print(
+                f"| {pname} | {name} | {per:.1f} ({lo:.1f}-{hi:.1f}) | {total.deliveries} | "
+                f"{total.refused_moves} ({total.refused_by_shelf}) | {total.loaded_on_shelf} | "
+                f"{total.stalls} | {restarts} | {refused_driven} |"
+            )
+    print("\nWhere the two judges disagree (model plans driven, every profile and controller):\n")
+    print(
+        "| which way | driven by | kit's verdict | the model's answer | rware's judgement | plans |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (way, who, verdict, kind, rware), n in sorted(disagree.items(), key=lambda kv: -kv[1]):
+        print(f"| {way} | {who} | {verdict} | {kind} | {rware} | {n} |")
+    print("\nAll model plans driven, the kit's verdict against rware's judgement:\n")
+    print("| kit | rware | plans | share of the kit's row |")
+    print("| --- | --- | --- | --- |")
+    rows = Counter[str]()
+    for (k, _r), n in judged.items():
+        rows[k] += n
+    for (k, r), n in sorted(judged.items()):
+        print(f"| {k} | {r} | {n} | {percent(n / rows[k], wilson(n, rows[k]))} |")
+    print(f"\n({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
