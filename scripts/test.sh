@@ -3,7 +3,8 @@
 # (the embedded model and a llama.cpp server, atheris, matplotlib, Ray, playwright), the drone
 # and rware kits (kits/plansentry-drone, kits/plansentry-rware, each installed on its own as a
 # third party's kit would be), Debian's chromium, then lint (ruff), type-check (mypy; strict on
-# core/ and on both kits) and test (pytest, plansentry's tests and the kits'). Arguments go to pytest. CI runs exactly this (.ci/run).
+# core/ and on both kits) and test (pytest, plansentry's tests and the kits'). Arguments go to
+# pytest. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
