@@ -9,12 +9,14 @@ treats robot-steps as independent, which they are not (a fleet's steps are corre
 as a lower bound on the uncertainty.
 
     python kits/plansentry-rware/bench/side_by_side.py [--size tiny] [--robots 4] [--steps 1000]
-        [--seeds 5] [--profiles pilot,chaos] [--audit DIR]
+        [--seeds 5] [--profiles pilot,chaos] [--audit DIR] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,50 +48,32 @@ def _decider(name: str, kit: Any, profile: Any, seed: int, hooks: tuple[Any, ...
     return cls[name](kit, profile, seed=seed)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", default="tiny")
-    parser.add_argument("--robots", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--profiles", default="pilot,chaos")
-    parser.add_argument(
-        "--audit",
-        metavar="DIR",
-        help="write plansentry's audit logs there (PROFILE-seedN.audit.jsonl): replay, fmli",
-    )
-    args = parser.parse_args()
+def measure(
+    size: str, robots: int, steps: int, seeds: int, profile_names: list[str], audit: str | None
+) -> dict[str, Any]:
+    """Every figure the script prints, as one document (the text output is made from it)."""
     kit = rware_kit()
     profiles = builtin_profiles(PROFILES)
     t0 = time.perf_counter()
     disagree: Counter[tuple[str, str, str, str, str]] = Counter()
     judged: Counter[tuple[str, str]] = Counter()
-    print(
-        f"rware 2.0.0, {args.size}, {args.robots} robots, {args.steps} steps x seeds "
-        f"0..{args.seeds - 1}, 1 step = 1 s, model asked 2 s ahead\n"
-    )
-    print(
-        "| profile | controller | deliveries / 1,000 robot-steps (95 %) | deliveries | "
-        "refused moves (by shelf) | loaded on a shelf | stalls (20 steps) | restarts | "
-        "model plans driven that the gate refuses |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for pname in args.profiles.split(","):
+    table: list[dict[str, Any]] = []
+    for pname in profile_names:
         profile = profiles[pname]
         for name in CONTROLLERS:
             total = Counts()
             restarts = 0
             refused_driven = 0
-            for seed in range(args.seeds):
-                env = make_env(args.size, robots=args.robots, seed=seed)
+            for seed in range(seeds):
+                env = make_env(size, robots=robots, seed=seed)
                 hooks: tuple[Any, ...] = ()
-                if args.audit and name == "plansentry":
-                    Path(args.audit).mkdir(parents=True, exist_ok=True)
-                    where = Path(args.audit) / f"{pname}-seed{seed}.audit.jsonl"
+                if audit and name == "plansentry":
+                    Path(audit).mkdir(parents=True, exist_ok=True)
+                    where = Path(audit) / f"{pname}-seed{seed}.audit.jsonl"
                     where.unlink(missing_ok=True)
                     hooks = (AuditLog(where, kit=kit, config=kit.config()),)
                 fleet = Fleet(env, _decider(name, kit, profile, seed, hooks))
-                counts = fleet.run(args.steps)
+                counts = fleet.run(steps)
                 restarts += fleet.sources["pilot:restart"]
                 for field in total.__slots__:
                     setattr(total, field, getattr(total, field) + getattr(counts, field))
@@ -110,31 +94,121 @@ def main() -> None:
                         disagree[
                             ("kit refuses, rware counts good", name, verdict, rec.kind, rware)
                         ] += 1
-            per, lo, hi = (
-                1000 * total.deliveries / total.robot_steps,
-                *(1000 * x for x in wilson(total.deliveries, total.robot_steps)),
+            lo, hi = wilson(total.deliveries, total.robot_steps)
+            table.append(
+                {
+                    "profile": pname,
+                    "controller": name,
+                    "deliveries_per_1000_robot_steps": 1000 * total.deliveries / total.robot_steps,
+                    "deliveries_per_1000_ci95": [1000 * lo, 1000 * hi],
+                    "counts": {f: getattr(total, f) for f in total.__slots__},
+                    "restarts": restarts,
+                    "refused_driven": refused_driven,
+                }
             )
-            print(
-                f"| {pname} | {name} | {per:.1f} ({lo:.1f}-{hi:.1f}) | {total.deliveries} | "
-                f"{total.refused_moves} ({total.refused_by_shelf}) | {total.loaded_on_shelf} | "
-                f"{total.stalls} | {restarts} | {refused_driven} |"
-            )
-    print("\nWhere the two judges disagree (model plans driven, every profile and controller):\n")
-    print(
-        "| which way | driven by | kit's verdict | the model's answer | rware's judgement | plans |"
-    )
-    print("| --- | --- | --- | --- | --- | --- |")
-    for (way, who, verdict, kind, rware), n in sorted(disagree.items(), key=lambda kv: -kv[1]):
-        print(f"| {way} | {who} | {verdict} | {kind} | {rware} | {n} |")
-    print("\nAll model plans driven, the kit's verdict against rware's judgement:\n")
-    print("| kit | rware | plans | share of the kit's row |")
-    print("| --- | --- | --- | --- |")
     rows = Counter[str]()
     for (k, _r), n in judged.items():
         rows[k] += n
-    for (k, r), n in sorted(judged.items()):
-        print(f"| {k} | {r} | {n} | {percent(n / rows[k], wilson(n, rows[k]))} |")
-    print(f"\n({time.perf_counter() - t0:.0f} s)")
+    return {
+        "bench": "rware-side-by-side",
+        "rware": "2.0.0",
+        "size": size,
+        "robots": robots,
+        "steps": steps,
+        "seeds": seeds,
+        "profiles": profile_names,
+        "table": table,
+        "disagreements": [
+            {
+                "way": way,
+                "driven_by": who,
+                "verdict": verdict,
+                "answer": kind,
+                "rware": rware,
+                "plans": n,
+            }
+            for (way, who, verdict, kind, rware), n in sorted(
+                disagree.items(), key=lambda kv: -kv[1]
+            )
+        ],
+        "judged": [
+            {
+                "kit": k,
+                "rware": r,
+                "plans": n,
+                "share": n / rows[k],
+                "share_ci95": list(wilson(n, rows[k])),
+            }
+            for (k, r), n in sorted(judged.items())
+        ],
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def text(doc: dict[str, Any]) -> str:
+    """The text output: the document's figures, as the script always printed them."""
+    out = [
+        f"rware {doc['rware']}, {doc['size']}, {doc['robots']} robots, {doc['steps']} steps x "
+        f"seeds 0..{doc['seeds'] - 1}, 1 step = 1 s, model asked 2 s ahead\n",
+        "| profile | controller | deliveries / 1,000 robot-steps (95 %) | deliveries | "
+        "refused moves (by shelf) | loaded on a shelf | stalls (20 steps) | restarts | "
+        "model plans driven that the gate refuses |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in doc["table"]:
+        c = row["counts"]
+        lo, hi = row["deliveries_per_1000_ci95"]
+        out.append(
+            f"| {row['profile']} | {row['controller']} | "
+            f"{row['deliveries_per_1000_robot_steps']:.1f} ({lo:.1f}-{hi:.1f}) | "
+            f"{c['deliveries']} | {c['refused_moves']} ({c['refused_by_shelf']}) | "
+            f"{c['loaded_on_shelf']} | {c['stalls']} | {row['restarts']} | "
+            f"{row['refused_driven']} |"
+        )
+    out.append(
+        "\nWhere the two judges disagree (model plans driven, every profile and controller):\n"
+    )
+    out.append(
+        "| which way | driven by | kit's verdict | the model's answer | rware's judgement | plans |"
+    )
+    out.append("| --- | --- | --- | --- | --- | --- |")
+    for d in doc["disagreements"]:
+        out.append(
+            f"| {d['way']} | {d['driven_by']} | {d['verdict']} | {d['answer']} | {d['rware']} | "
+            f"{d['plans']} |"
+        )
+    out.append("\nAll model plans driven, the kit's verdict against rware's judgement:\n")
+    out.append("| kit | rware | plans | share of the kit's row |")
+    out.append("| --- | --- | --- | --- |")
+    for j in doc["judged"]:
+        share = percent(j["share"], tuple(j["share_ci95"]))
+        out.append(f"| {j['kit']} | {j['rware']} | {j['plans']} | {share} |")
+    out.append(f"\n({doc['seconds']:.0f} s)")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="tiny")
+    parser.add_argument("--robots", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--profiles", default="pilot,chaos")
+    parser.add_argument(
+        "--audit",
+        metavar="DIR",
+        help="write plansentry's audit logs there (PROFILE-seedN.audit.jsonl): replay, fmli",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead")
+    args = parser.parse_args()
+    doc = measure(
+        args.size, args.robots, args.steps, args.seeds, args.profiles.split(","), args.audit
+    )
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text(doc))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ rebuilds it from an audit log's header or ``plansentry check --param KEY=VALUE``
 
 - ``size``: the rware floor of the example context ``check`` uses (``tiny``, ``small``,
   ``medium``, ``large``; default ``tiny``). Contexts carry their own floor, so it decides no
-  replayed decision.
+  replayed decision; it is also the floor of the simulator's world (``plansentry simulate
+  --domain rware --param size=small``, :mod:`plansentry_rware.world`).
 
 Rules versions (the identity in every audit log's header):
 
@@ -27,6 +28,7 @@ from plansentry_rware.identity import NAME, RULES_VERSIONS
 from plansentry_rware.prompt import RwarePrompt
 from plansentry_rware.rules import RULES, RwareDomain
 from plansentry_rware.schema import RwarePlan
+from plansentry_rware.world import RwareWorlds
 
 #: The safe action: rware's NOOP. The robot stands where it is (a loaded robot keeps its shelf);
 #: rware never refuses it, and a robot standing still blocks only its own cell.
@@ -55,6 +57,7 @@ def rware_kit(
         rules=RULES,
         example_context=example_context_json(sized_layout(size)),
         params={"size": size},
+        world=RwareWorlds(size),
     )
 
 
