@@ -113,3 +113,14 @@ def test_ratio_interval_covers_the_true_ratio_about_95_percent_of_the_time() -> 
         for lo, hi in (ratio_interval(int(a), n, int(b), n) for a, b in zip(xs1, xs2, strict=True))
     )
     assert 0.93 <= covered / 2_000 <= 0.975
+
+
+def test_replication_interval_is_students_t_over_the_seeds() -> None:
+    from plansentry.report.stats import replication_interval
+
+    lo, hi = replication_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    # mean 3, sd sqrt(2.5), t(0.975, 4) = 2.7764: half-width 1.9632
+    assert (lo, hi) == pytest.approx((1.0368, 4.9632), abs=1e-4)
+    assert replication_interval([2.0, 2.0]) == (2.0, 2.0)
+    with pytest.raises(ValueError, match="at least two"):
+        replication_interval([1.0])

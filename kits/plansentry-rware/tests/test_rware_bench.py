@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from plansentry_rware.fetch_planner import DECLARED_WCET_MS
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -63,18 +64,22 @@ def test_the_fallback_wcet_script_prints_one_json_document() -> None:
 def test_the_side_by_side_script_prints_one_json_document() -> None:
     """A row per profile and controller, with rware's counts; the disagreements and the
     verdict-against-judgement rows add up."""
-    doc = _json_of("side_by_side.py", "--seeds", "1", "--steps", "40")
+    doc = _json_of("side_by_side.py", "--seeds", "2", "--steps", "40")
     assert doc["bench"] == "rware-side-by-side"
-    assert (doc["size"], doc["robots"], doc["steps"], doc["seeds"]) == ("tiny", 4, 40, 1)
+    assert (doc["size"], doc["robots"], doc["steps"], doc["seeds"]) == ("tiny", 4, 40, 2)
     assert [(r["profile"], r["controller"]) for r in doc["table"]] == [
         (p, c) for p in ("pilot", "chaos") for c in CONTROLLERS
     ]
     for r in doc["table"]:
         c = r["counts"]
-        assert c["robot_steps"] == 4 * 40
-        assert r["deliveries_per_1000_robot_steps"] == 1000 * c["deliveries"] / c["robot_steps"]
+        assert c["robot_steps"] == 2 * 4 * 40
+        rate = r["deliveries_per_1000_robot_steps"]
+        assert rate == 1000 * c["deliveries"] / c["robot_steps"]
+        # the interval is over the seeds: equal robot-steps per seed, so their mean is the rate
+        assert len(r["deliveries_per_1000_per_seed"]) == 2
+        assert sum(r["deliveries_per_1000_per_seed"]) / 2 == pytest.approx(rate)
         lo, hi = r["deliveries_per_1000_ci95"]
-        assert lo <= r["deliveries_per_1000_robot_steps"] <= hi
+        assert lo <= rate <= hi
         assert c["refused_by_shelf"] <= c["refused_moves"]
     by_kit: dict[str, int] = {}
     for j in doc["judged"]:

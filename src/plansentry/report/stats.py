@@ -38,6 +38,21 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     return (lo, hi)
 
 
+def replication_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student's t interval of the mean of independent replications (one figure per seed):
+    the interval for a rate whose trials are correlated within a run (a fleet's steps), where a
+    binomial interval over the trials would be too narrow. Needs two values or more (scipy)."""
+    if len(values) < 2:
+        raise ValueError("a replication interval needs at least two replications")
+    from scipy import stats as scipy_stats
+
+    n = len(values)
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(scipy_stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
 def percentile(values: Iterable[float], q: float) -> float | None:
     """Nearest-rank percentile (``q`` in [0, 1]) of unsorted values; ``None`` if there are none."""
     ordered = sorted(values)
