@@ -44,7 +44,7 @@ def replication_interval(values: Sequence[float], confidence: float = 0.95) -> t
     binomial interval over the trials would be too narrow. Needs two values or more (scipy)."""
     if len(values) < 2:
         raise ValueError("a replication interval needs at least two replications")
-    from scipy import stats as scipy_stats
+    from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
     n = len(values)
     mean = math.fsum(values) / n
