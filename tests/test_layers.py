@@ -1,7 +1,7 @@
 """Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report <- sim <- testing,
-serve <- ros2 <- cli <- domains (the ROS 2 node is served by serve's service layer). Across: nothing generic imports a domain (the warehouse, or any kit's
-package); a domain imports no other domain. Both are checked on the tree, and on a tree with a
-deliberate violation."""
+serve <- ros2 (the ROS 2 node is served by serve's service layer) <- cli <- domains. Across:
+nothing generic imports a domain (the warehouse, or any kit's package); a domain imports no other
+domain. Both are checked on the tree, and on a tree with a deliberate violation."""
 
 from __future__ import annotations
 

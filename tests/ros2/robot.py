@@ -9,9 +9,10 @@ The script (JSON, one argument): ``node`` (the guard's fully-qualified name), ``
 ``timeout_s`` (the robot's own timeout: no reply by then is a ``timeout``, and the robot goes on, as
 docs/ROS2.md tells a robot to), ``interval_s`` (between rounds), ``context`` (the kit's),
 ``ask_ahead`` (ask a ticket, then decide it; ``execute_s`` between), ``warmup`` (robot 0 decides
-once first, reported as op ``warmup``: a node's first call upstream opens its connection), ``raw`` (texts robot 0 sends one at a time before
-anything else, each awaiting the next reply), ``diagnostics`` (record ``/diagnostics``),
-``match_timeout_s``.
+once first, reported as op ``warmup``: a node's first call upstream opens its connection),
+``raw`` (texts robot 0 sends one at a time before anything else, each awaiting the next reply),
+``raw_big_mib`` (one more, that many MiB long), ``diagnostics`` (record ``/diagnostics``),
+``linger_s`` (stay that long after the last round), ``match_timeout_s``.
 
 Prints JSON lines: ``{"event": "ready"}`` once every robot is matched with the guard, one
 ``{"event": "result", ...}`` per request (``robot``, ``request_id``, ``op``, ``rtt_ms`` by this
@@ -60,6 +61,7 @@ class Robot:
         self.sub = self.node.create_subscription(String, f"{guard}/decision", self._on_reply, QOS)
         self._waiting: dict[str, tuple[threading.Event, list[Any]]] = {}
         self._any: tuple[threading.Event, list[Any]] | None = None
+        self._any_id: Any = None
         self._lock = threading.Lock()
         self.seq = 0
 
@@ -73,7 +75,15 @@ class Robot:
             slot = None
             if reply.get("robot_id") == self.id:
                 slot = self._waiting.pop(reply.get("request_id"), None)
-            if slot is None and self._any is not None and reply.get("request_id") is None:
+            if (
+                slot is None
+                and self._any is not None
+                and reply.get("request_id")
+                in (
+                    None,
+                    self._any_id,
+                )
+            ):
                 slot, self._any = self._any, None
         if slot is not None:
             slot[1].append((now, reply))
@@ -93,16 +103,15 @@ class Robot:
         return self._wait(slot, rid, sent, timeout_s)
 
     def send_raw(self, text: str, timeout_s: float) -> tuple[float, Any]:
-        """Publish ``text`` as it is and wait for the next reply that names no request."""
+        """Publish ``text`` as it is and wait for the next reply that names no request, or the
+        request id ``text`` holds (whatever robot it names)."""
         slot: tuple[threading.Event, list[Any]] = (threading.Event(), [])
         try:
             rid = json.loads(text).get("request_id")
         except Exception:
             rid = None
         with self._lock:
-            if isinstance(rid, str) and rid:
-                self._waiting[rid] = slot
-            self._any = slot
+            self._any, self._any_id = slot, rid
         sent = time.monotonic_ns()
         self.pub.publish(String(data=text))
         return self._wait(slot, rid, sent, timeout_s)
@@ -205,17 +214,29 @@ def main() -> int:
         if script.get("warmup"):  # one decision first: the node's first upstream call is cold
             body = {"op": "decide", "context": script["context"]}
             rtt, reply = robots[0].ask(body, float(script.get("timeout_s", 2.0)))
-            emit({"event": "result", "robot": robots[0].id, "op": "warmup", "rtt_ms": rtt,
-                  "reply": reply})
+            emit(
+                {
+                    "event": "result",
+                    "robot": robots[0].id,
+                    "op": "warmup",
+                    "rtt_ms": rtt,
+                    "reply": reply,
+                }
+            )
         for text in texts:
             rtt, reply = robots[0].send_raw(text, float(script.get("timeout_s", 2.0)))
-            emit({"event": "result", "robot": robots[0].id, "op": "raw", "rtt_ms": rtt,
-                  "reply": reply})
+            emit(
+                {
+                    "event": "result",
+                    "robot": robots[0].id,
+                    "op": "raw",
+                    "rtt_ms": rtt,
+                    "reply": reply,
+                }
+            )
         if script.get("rounds", 1) or script.get("duration_s"):
             start = threading.Barrier(len(robots))
-            threads = [
-                threading.Thread(target=run_robot, args=(r, script, start)) for r in robots
-            ]
+            threads = [threading.Thread(target=run_robot, args=(r, script, start)) for r in robots]
             for t in threads:
                 t.start()
             for t in threads:

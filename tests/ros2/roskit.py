@@ -117,6 +117,16 @@ class Robots:
             stderr=subprocess.PIPE,
             text=True,
         )
+        self._lines: list[str] = []
+
+    def ready(self) -> bool:
+        """Whether the robots said they are matched with the guard (reads their first line)."""
+        if not self._lines:
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline()
+            if line:
+                self._lines.append(line)
+        return bool(self._lines) and '"ready"' in self._lines[0]
 
     def events(self, timeout_s: float = 60.0) -> list[dict[str, Any]]:
         """Every event the robots printed, once they are done (they are killed at the timeout)."""
@@ -126,7 +136,8 @@ class Robots:
             self.proc.kill()
             out, err = self.proc.communicate()
             raise AssertionError(f"the robots did not finish: {err[-2000:]}") from None
-        events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        lines = [*self._lines, *out.splitlines()]
+        events = [json.loads(line) for line in lines if line.startswith("{")]
         assert self.proc.returncode == 0 and events[-1]["event"] == "done", (
             self.proc.returncode,
             err[-2000:],

@@ -12,6 +12,8 @@ import time
 import pytest
 from roskit import assert_by_budget, results
 
+from plansentry.planners.local_server import free_port
+
 pytestmark = pytest.mark.realtime
 
 BUDGET_MS = 250.0
@@ -90,14 +92,12 @@ def test_a_failing_planner_still_gets_every_robot_a_decision_by_its_budget(
             assert d["failure_mode"] == failure, (fault, d["failure_mode"])
 
 
-def test_a_planner_that_is_gone_altogether_costs_no_decision(guard, robots, upstream) -> None:
-    """The upstream process is gone (connections refused): every decision by its budget."""
-    upstream.server.stop()
-    upstream.stop()
-    guard(upstream=upstream.url)
+def test_a_planner_that_is_gone_altogether_costs_no_decision(guard, robots) -> None:
+    """No upstream at all (connections refused): every decision by its budget."""
+    guard(upstream=f"http://127.0.0.1:{free_port()}/v1")
     for r in results(robots(robots=2, rounds=3, budget_ms=BUDGET_MS).events()):
         d = assert_by_budget(r, BUDGET_MS)
-        assert d["source"] != "llm"
+        assert d["source"] != "llm" and d["failure_mode"] in ("transport", None), d
 
 
 def test_bad_requests_get_a_clear_error_and_the_node_lives_on(guard, robots, upstream) -> None:
@@ -138,23 +138,29 @@ def test_a_stopped_node_answers_nothing_and_a_restarted_one_answers_again(
     guard, robots, upstream
 ) -> None:
     """Robots ask every 50 ms with their own 0.5 s timeout while the node is stopped (SIGTERM:
-    exit 0) and started again: before, decisions; while it is gone, the robots' own timeouts; after,
-    decisions again; every decision that came was by its budget, and none came twice."""
+    exit 0) and started again: before, decisions; while it is gone, the robots' own timeouts; once
+    rediscovered, decisions again; every decision that came was by its budget, none twice."""
     g = guard(upstream=upstream.url)
-    bots = robots(robots=2, duration_s=7.0, budget_ms=BUDGET_MS, timeout_s=0.5, interval_s=0.05)
-    time.sleep(2.0)
+    bots = robots(robots=2, duration_s=10.0, budget_ms=BUDGET_MS, timeout_s=0.5, interval_s=0.05)
+    started = time.monotonic()
+    while not bots.ready() and time.monotonic() < started + 20:
+        time.sleep(0.02)
+    time.sleep(1.5)
+    term_at = time.monotonic()
     assert g.stop() == 0
     stopped_at = time.monotonic()
     time.sleep(1.0)
+    restarting_at = time.monotonic()
     guard(upstream=upstream.url)
     restarted_at = time.monotonic()
     done = results(bots.events())
-    before = [r for r in done if r["sent_s"] < stopped_at - 0.6]
-    gone = [r for r in done if stopped_at + 0.1 < r["sent_s"] < restarted_at - 0.6]
-    after = [r for r in done if r["sent_s"] > restarted_at + 1.5]
-    assert before and gone and after
-    assert all(r["reply"] is not None for r in before + after)
-    assert all(r["reply"] is None for r in gone)
+    before = [r for r in done if r["sent_s"] < term_at - 0.6]
+    gone = [r for r in done if stopped_at + 0.1 < r["sent_s"] < restarting_at - 0.6]
+    # DDS rediscovers the node within a few seconds of its start (measured here: 2.6 s)
+    after = [r for r in done if r["sent_s"] > restarted_at + 4.0]
+    assert before and gone and after, (stopped_at, restarted_at, [r["sent_s"] for r in done])
+    assert [r for r in before + after if r["reply"] is None] == []
+    assert [r for r in gone if r["reply"] is not None] == []
     ids = [(r["robot"], r["reply"]["request_id"]) for r in done if r["reply"] is not None]
     assert len(ids) == len(set(ids))
     for r in done:
@@ -201,4 +207,3 @@ def test_a_bad_parameter_is_refused_at_start_in_one_line(ros_env, tmp_path, para
     )
     code, err = proc.returncode, proc.stderr
     assert code == 2 and err.count("\n") == 1 and message in err, err
-

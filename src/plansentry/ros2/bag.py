@@ -90,7 +90,7 @@ def export(log_path: str | Path, bag_path: str | Path) -> tuple[dict[str, int], 
     counts: dict[str, int] = {}
     try:
         with open(tmp, "wb") as f:
-            writer = Writer(f, compression=CompressionType.ZSTD)
+            writer: Any = Writer(f, compression=CompressionType.ZSTD)  # partly typed
             schema = writer.register_msgdef(STRING_TYPE, STRING_MSGDEF)
             for at_ns, rec in stamped(contents.records):
                 name = topic(str(rec["type"]))

@@ -37,8 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "this host only)",
     )
     p.add_argument(
-        "--name", default="plansentry", help="the node's name (default plansentry; its topics "
-        "are ~/request and ~/decision)"
+        "--name",
+        default="plansentry",
+        help="the node's name (default plansentry; its topics are ~/request and ~/decision)",
     )
     p.set_defaults(ros_args=[])
 
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
 
         from plansentry.ros2.node import GuardNode
     except ImportError as exc:
-        raise ConfigError(f"plansentry ros2 needs: pip install 'plansentry[ros2]' ({exc})") from None
+        raise ConfigError(
+            f"plansentry ros2 needs: pip install 'plansentry[ros2]' ({exc})"
+        ) from None
     from plansentry.serve.upstream import describe
 
     context = Context()
@@ -82,9 +85,7 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
         signal.signal(sig, lambda *_: stop.set())
     domain = os.environ.get("ROS_DOMAIN_ID", "0")
     try:
-        node = GuardNode(
-            context, name=args.name, meta={"domain_id": domain, "discovery": reach}
-        )
+        node = GuardNode(context, name=args.name, meta={"domain_id": domain, "discovery": reach})
     except BaseException:
         context.try_shutdown()
         raise

@@ -29,7 +29,6 @@ from typing import Any, Final, final
 import msgspec
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
-    FloatingPointRange,
     IntegerRange,
     ParameterDescriptor,
     ParameterType,
@@ -238,10 +237,8 @@ class GuardNode:
         received_ns = self.service.clock.now_ns()
         if self.draining:
             return  # stopping: the robot's own timeout answers it, as documented
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: stopping
             self.loop.call_soon_threadsafe(self._take, msg.data, received_ns)
-        except RuntimeError:  # the loop has closed: stopping
-            pass
 
     def _take(self, text: str, received_ns: int) -> None:
         task = self.loop.create_task(self._handle(text, received_ns))
@@ -368,4 +365,3 @@ class GuardNode:
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.node.get_clock().now().to_msg()
         self.diagnostics.publish(array)
-

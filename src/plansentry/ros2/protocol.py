@@ -124,9 +124,7 @@ def reply(kind: str, robot_id: str | None, request_id: str | None, **body: Any) 
 
 
 def error_reply(refusal: Refusal) -> dict[str, Any]:
-    return reply(
-        "error", refusal.robot_id, refusal.request_id, error=refusal.error.body()["error"]
-    )
+    return reply("error", refusal.robot_id, refusal.request_id, error=refusal.error.body()["error"])
 
 
 def audit_id(req: Request) -> str:
