@@ -202,10 +202,11 @@ def _key_values(pairs: Sequence[str]) -> dict[str, str]:
 def settings(values: Mapping[str, Any]) -> Settings:
     """The checked settings of ``values`` (each parameter's value as the node read it)."""
     v = {name: check(BY_NAME[name], values.get(name, BY_NAME[name].default)) for name in BY_NAME}
+    kit_params = _key_values(v["kit_params"])
     try:
         serve = ServeConfig(
             kit=v["kit"],
-            kit_params=_key_values(v["kit_params"]),
+            kit_params=kit_params,
             upstream=v["upstream"],
             upstream_model=v["upstream_model"] or None,
             dialect=v["dialect"],
