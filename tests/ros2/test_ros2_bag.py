@@ -69,7 +69,7 @@ def test_the_mcap_reader_reads_the_same_messages(tmp_path, audit) -> None:
     """mcap + mcap-ros2-support decode the same records, with the ros2 profile and a summary
     (a complete, indexed file)."""
     from mcap.reader import make_reader
-    from mcap_ros2.reader import read_ros2_messages
+    from mcap_ros2.decoder import DecoderFactory
 
     bag = tmp_path / "run.mcap"
     export(audit, bag)
@@ -79,9 +79,11 @@ def test_the_mcap_reader_reads_the_same_messages(tmp_path, audit) -> None:
         summary = reader.get_summary()
         assert summary is not None and summary.statistics.message_count == 10
     got: dict[str, list[dict]] = {}
-    for m in read_ros2_messages(str(bag), log_time_order=False):
-        assert m.schema.name == "std_msgs/msg/String"
-        got.setdefault(m.channel.topic, []).append(json.loads(m.ros_msg.data))
+    with bag.open("rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        for schema, channel, _, msg in reader.iter_decoded_messages(log_time_order=False):
+            assert schema.name == "std_msgs/msg/String" and channel.message_encoding == "cdr"
+            got.setdefault(channel.topic, []).append(json.loads(msg.data))
     assert got == _expected(audit)
 
 
