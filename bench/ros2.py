@@ -18,7 +18,6 @@ quote differences measured side by side in one run, never a timing measured alon
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
