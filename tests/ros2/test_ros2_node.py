@@ -5,9 +5,11 @@ topic and the node lives on; a stopped node answers nothing and a restarted one 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from roskit import assert_by_budget, results
@@ -207,3 +209,33 @@ def test_a_bad_parameter_is_refused_at_start_in_one_line(ros_env, tmp_path, para
     )
     code, err = proc.returncode, proc.stderr
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_only_the_robots_served_change_at_run_time(guard, robots, upstream, ros_env) -> None:
+    """``robots`` may be set while the node runs (a robot joins the fleet and is served); a
+    read-only parameter is refused by ROS, and its descriptor says so."""
+    guard(upstream=upstream.url, robots="[robot-0]")
+    script = {
+        "set": [["robots", ["robot-0", "robot-1"]], ["budget_ms", 10.0], ["robots", ["a b"]]],
+        "describe": ["budget_ms", "robots"],
+    }
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("param_client.py")), json.dumps(script)],
+        env=ros_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    sets = [x for x in lines if "set" in x]
+    assert [(x["set"], x["ok"]) for x in sets] == [
+        ("robots", True),
+        ("budget_ms", False),
+        ("robots", False),
+    ]
+    assert "read-only" in sets[1]["reason"] and "not a robot id" in sets[2]["reason"]
+    described = {x["describe"]: x for x in lines if "describe" in x}
+    assert described["budget_ms"]["read_only"] and not described["robots"]["read_only"]
+    for r in results(robots(robots=2, rounds=1, budget_ms=BUDGET_MS).events()):
+        assert_by_budget(r, BUDGET_MS)
