@@ -187,3 +187,21 @@ def test_a_late_decision_is_an_error_for_one_period() -> None:
     t.decisions, t.late = 2, 1
     assert _report(t, since).level == ERROR
     assert _report(t, since).level == OK
+
+
+def test_the_command_line_and_the_pure_modules_import_no_ros() -> None:
+    """The parser (every command, ros2's among them) and the pure ros2 modules load without
+    rclpy or the bag libraries: the demo and every other command never need them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, plansentry.cli as c; c.build_parser(); "
+        "import plansentry.ros2.command, plansentry.ros2.bag, plansentry.ros2.protocol, "
+        "plansentry.ros2.params, plansentry.ros2.health; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('rclpy', 'std_msgs', 'diagnostic_msgs', 'rcl_interfaces', 'mcap', 'mcap_ros2', 'rosbags')]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
