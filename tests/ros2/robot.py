@@ -34,6 +34,7 @@ from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription_content_filter_options import ContentFilterOptions
 from std_msgs.msg import String
 
 QOS = QoSProfile(
@@ -51,14 +52,30 @@ def emit(obj: dict[str, Any]) -> None:
         sys.stdout.flush()
 
 
+def own_replies(robot_id: str) -> ContentFilterOptions:
+    """A content filter that lets DDS deliver this robot only the replies that name it (a reply
+    starts ``{"kind":"...","robot_id":"<id>",``, docs/ROS2.md): sixteen robots on one decision
+    topic then cost each robot its own replies, not everyone's."""
+    return ContentFilterOptions(
+        filter_expression="data LIKE %0",
+        expression_parameters=[f'\'%"robot_id":"{robot_id}",%\''],
+    )
+
+
 class Robot:
     """One robot: its node, and the replies it waits for by request id."""
 
-    def __init__(self, context: Context, index: int, guard: str) -> None:
+    def __init__(self, context: Context, index: int, guard: str, *, filtered: bool = True) -> None:
         self.id = f"robot-{index}"
         self.node = Node(f"robot_{index}", context=context)
         self.pub = self.node.create_publisher(String, f"{guard}/request", QOS)
-        self.sub = self.node.create_subscription(String, f"{guard}/decision", self._on_reply, QOS)
+        self.sub = self.node.create_subscription(
+            String,
+            f"{guard}/decision",
+            self._on_reply,
+            QOS,
+            content_filter_options=own_replies(self.id) if filtered else None,
+        )
         self._waiting: dict[str, tuple[threading.Event, list[Any]]] = {}
         self._any: tuple[threading.Event, list[Any]] | None = None
         self._any_id: Any = None
@@ -167,7 +184,9 @@ def main() -> int:
     script = json.loads(sys.argv[1])
     context = Context()
     rclpy.init(context=context)
-    robots = [Robot(context, i, script.get("node", "/plansentry")) for i in range(script["robots"])]
+    filtered = not (script.get("raw") or script.get("raw_big_mib"))  # errors may name no robot
+    guard = script.get("node", "/plansentry")
+    robots = [Robot(context, i, guard, filtered=filtered) for i in range(script["robots"])]
     executor = MultiThreadedExecutor(num_threads=2, context=context)
     for r in robots:
         executor.add_node(r.node)

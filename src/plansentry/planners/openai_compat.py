@@ -156,8 +156,15 @@ class OpenAICompatPlanner(Generic[CtxT]):
         self.temperature = temperature
         self.seed = seed
         self.keep_alive = keep_alive
+        # The TLS context is built once, here: httpx would build one per client (one per event
+        # loop), and loading the CA bundle holds the GIL for 30-100 ms, long enough to make a
+        # decision waiting on another thread late (measured: the first decision of a node was).
         self.verify: bool | ssl.SSLContext = (
-            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+            ssl.create_default_context(cafile=verify)
+            if isinstance(verify, str)
+            else httpx.create_ssl_context()
+            if verify is True
+            else verify
         )
         # A read timeout bounds the wait for the response headers, which a busy server sends late.
         self.timeout = httpx.Timeout(
