@@ -239,3 +239,26 @@ def test_only_the_robots_served_change_at_run_time(guard, robots, upstream, ros_
     assert described["budget_ms"]["read_only"] and not described["robots"]["read_only"]
     for r in results(robots(robots=2, rounds=1, budget_ms=BUDGET_MS).events()):
         assert_by_budget(r, BUDGET_MS)
+
+
+def test_sigterm_drains_the_decisions_in_flight_and_closes_the_audit_log(
+    guard, robots, upstream
+) -> None:
+    """Three decisions waiting on a silent upstream when SIGTERM comes: each still arrives by its
+    budget, the audit log holds all three (whole lines), and the node exits 0."""
+    from plansentry.telemetry.audit import read_log
+
+    upstream.mode = "half_open"
+    g = guard(upstream=upstream.url, max_budget_ms=5000.0)
+    bots = robots(robots=3, rounds=1, budget_ms=1500.0, timeout_s=5.0)
+    deadline = time.monotonic() + 20
+    while upstream.requests < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert upstream.requests == 3  # all three wait on the model
+    assert g.stop() == 0
+    for r in results(bots.events()):
+        d = assert_by_budget(r, 1500.0)
+        assert d["failure_mode"] == "timeout"
+    log = read_log(g.audit)
+    assert [r["type"] for r in log.records] == ["header", "decision", "decision", "decision"]
+    assert not log.torn_tail and "stopped after 3 decisions" in g.stderr
