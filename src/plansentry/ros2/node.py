@@ -246,25 +246,25 @@ class GuardNode:
         task.add_done_callback(self._pending.discard)
 
     async def _handle(self, text: str, received_ns: int) -> None:
+        req: protocol.Request | None = None
         try:
             req = protocol.parse(
                 text, max_bytes=self.settings.serve.max_body_bytes, robots=self.robots
             )
+            out = await self._answer(req, received_ns)
         except protocol.Refusal as refusal:
             self.refused += 1
-            self._publish(protocol.error_reply(refusal))
-            return
-        try:
-            out = await self._answer(req, received_ns)
+            out = protocol.error_reply(refusal)
         except RequestError as exc:
+            assert req is not None
             self.refused += 1
             out = protocol.error_reply(protocol.Refusal(exc, req.robot_id, req.request_id))
         except Exception as exc:  # a bug must cost one reply, never the node
-            log.exception("request %s/%s failed", req.robot_id, req.request_id)
+            log.exception("a request failed")
             out = protocol.reply(
                 "error",
-                req.robot_id,
-                req.request_id,
+                req.robot_id if req is not None else None,
+                req.request_id if req is not None else None,
                 error={
                     "message": f"internal error: {_first_line(exc)}",
                     "type": "internal_error",
