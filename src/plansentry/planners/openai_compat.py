@@ -146,7 +146,12 @@ class OpenAICompatPlanner(Generic[CtxT]):
         self.model = model or os.environ.get("PLANSENTRY_MODEL", "default")
         key = api_key or os.environ.get("PLANSENTRY_API_KEY")
         self._key = key or ""
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # Events are read as they stream: a compressed stream can hold them in the server's
+        # compressor, and which codings httpx offers would depend on the modules installed
+        # (zstandard arrives with the ros2 extra's mcap), so ask for none.
+        self.headers = {"Accept-Encoding": "identity"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
         self.dialect = dialect
         self.constrained = constrained
         self.stall_s = stall_s
