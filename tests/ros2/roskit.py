@@ -28,8 +28,10 @@ CONTEXT = {"task_id": "T-1", "target": 7, "max_step": 3, "blocked": [4]}
 #: ROS domain ids this run hands out: 1..100 (Fast DDS's ports stay below 65535 for all of them).
 _DOMAINS = itertools.count()
 #: How much longer than its budget a robot may wait for a decision on a busy 2-core machine: the
-#: node decides by the budget after receipt; the DDS hop each way is the robot's to allow for.
-HOP_SLACK_MS = 40.0
+#: node decides by the budget after receipt (asserted exactly); the DDS hop each way, and the
+#: robot process's own scheduling, are the robot's to allow for (one took 41 ms in a full-suite
+#: run beside other sessions' builds).
+HOP_SLACK_MS = 100.0
 
 
 def require_ros() -> None:
