@@ -1,7 +1,7 @@
 """Two axes of imports. Upward: core <- runtime <- planners, telemetry <- report <- sim <- testing,
-serve <- cli <- domains. Across: nothing generic imports a domain (the warehouse, or any kit's
-package); a domain imports no other domain. Both are checked on the tree, and on a tree with a
-deliberate violation."""
+serve <- ros2 (the ROS 2 node is served by serve's service layer) <- cli <- domains. Across:
+nothing generic imports a domain (the warehouse, or any kit's package); a domain imports no other
+domain. Both are checked on the tree, and on a tree with a deliberate violation."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ RANK = {
     "sim": 4,
     "testing": 5,
     "serve": 5,
-    "cli": 6,
-    "domains": 7,
+    "ros2": 6,
+    "cli": 7,
+    "domains": 8,
 }
 
 

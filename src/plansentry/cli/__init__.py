@@ -10,7 +10,9 @@ Generic commands serve any installed domain kit:
 - ``kits``: the installed domain kits and their rules versions;
 - ``simulate``, ``sweep``: the fleet simulator, for any kit with a world (``--domain NAME``);
 - ``fit LOG... -o PROFILE``: a simulator profile fitted from real decisions;
-- ``serve``: the guard as a local HTTP service (a native API and an OpenAI-compatible one).
+- ``serve``: the guard as a local HTTP service (a native API and an OpenAI-compatible one);
+- ``ros2``: the guard as a ROS 2 node (``--ros-args``; the ``ros2`` extra);
+- ``export-bag LOG -o BAG``: an audit log as a ROS 2 bag (MCAP), one topic per kind of record.
 
 A kit's plugin may add its own commands (``DomainPlugin.add_commands``): the warehouse adds
 ``demo`` and ``example-order``.
@@ -107,6 +109,12 @@ def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     return report.run(args, out)
 
 
+def cmd_export_bag(args: argparse.Namespace, out: IO[str]) -> int:
+    from plansentry.ros2 import bag
+
+    return bag.run(args, out)
+
+
 def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     """The whole parser: generic commands, then each installed kit's (``plugins``)."""
     from plansentry.cli import check, report
@@ -168,6 +176,20 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     serve_command.add_arguments(s)
     s.set_defaults(func=serve_command.run)
 
+    from plansentry.ros2 import command as ros2_command
+
+    o = sub.add_parser(
+        "ros2",
+        help="the guard as a ROS 2 node; parameters after --ros-args (docs/ROS2.md)",
+    )
+    ros2_command.add_arguments(o)
+    o.set_defaults(func=ros2_command.run)
+
+    b = sub.add_parser("export-bag", help="an audit log as a ROS 2 bag (MCAP), a topic per record")
+    b.add_argument("log", help="the audit log (JSON lines)")
+    b.add_argument("-o", "--output", required=True, help="the bag to write (.mcap)")
+    b.set_defaults(func=cmd_export_bag)
+
     if plugins:
         _add_kit_commands(sub)
     return p
@@ -186,7 +208,18 @@ def _add_kit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # ROS's own arguments (``plansentry ros2 --ros-args -p kit:=toy``) are rclpy's to parse.
+    ros_args: list[str] = []
+    if "--ros-args" in argv:
+        at = argv.index("--ros-args")
+        argv, ros_args = argv[:at], argv[at:]
     args = build_parser().parse_args(argv)
+    if ros_args:
+        if not hasattr(args, "ros_args"):
+            print("plansentry: error: --ros-args is for plansentry ros2", file=sys.stderr)
+            return 2
+        args.ros_args = ros_args
     try:
         code: int = args.func(args, sys.stdout)
     except PlansentryError as exc:

@@ -146,7 +146,12 @@ class OpenAICompatPlanner(Generic[CtxT]):
         self.model = model or os.environ.get("PLANSENTRY_MODEL", "default")
         key = api_key or os.environ.get("PLANSENTRY_API_KEY")
         self._key = key or ""
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # Events are read as they stream: a compressed stream can hold them in the server's
+        # compressor, and which codings httpx offers would depend on the modules installed
+        # (zstandard arrives with the ros2 extra's mcap), so ask for none.
+        self.headers = {"Accept-Encoding": "identity"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
         self.dialect = dialect
         self.constrained = constrained
         self.stall_s = stall_s
@@ -156,8 +161,15 @@ class OpenAICompatPlanner(Generic[CtxT]):
         self.temperature = temperature
         self.seed = seed
         self.keep_alive = keep_alive
+        # The TLS context is built once, here: httpx would build one per client (one per event
+        # loop), and loading the CA bundle holds the GIL for 30-100 ms, long enough to make a
+        # decision waiting on another thread late (measured: the first decision of a node was).
         self.verify: bool | ssl.SSLContext = (
-            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+            ssl.create_default_context(cafile=verify)
+            if isinstance(verify, str)
+            else httpx.create_ssl_context()
+            if verify is True
+            else verify
         )
         # A read timeout bounds the wait for the response headers, which a busy server sends late.
         self.timeout = httpx.Timeout(

@@ -25,12 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, final
 
 from plansentry.core.decision import Arrival, ArrivalKind, Decision
 from plansentry.core.errors import InputError
 from plansentry.runtime.clock import Clock
+from plansentry.runtime.guard import DecisionHook
 from plansentry.runtime.kit import DomainKit, load_kit
 from plansentry.runtime.planner import Planner, StopToken
 from plansentry.runtime.realtime import RealtimeRuntime, Ticket
@@ -55,8 +56,10 @@ class Service:
     """The kit, the planner and the guard behind the HTTP API (see the module docstring).
 
     ``kit`` and ``planner`` default to what ``config`` names (:func:`load_kit`, and
-    :func:`~plansentry.serve.upstream.make_planner`); tests pass their own. Methods other than
-    :meth:`close` are called from the event loop's thread.
+    :func:`~plansentry.serve.upstream.make_planner`); tests pass their own. ``hooks`` subscribe to
+    every decision besides the metrics and the audit log; ``meta`` is the audit header's ``meta``
+    (by default the upstream and the bind address). Methods other than :meth:`close` are called
+    from the event loop's thread.
     """
 
     def __init__(
@@ -67,6 +70,8 @@ class Service:
         planner: Planner[Any] | None = None,
         api_key: str | None = None,
         clock: Clock | None = None,
+        hooks: Sequence[DecisionHook] = (),
+        meta: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.kit = kit if kit is not None else load_kit(config.kit, params=config.kit_params)
@@ -82,13 +87,17 @@ class Service:
                 config.audit_log,
                 kit=self.kit,
                 config=guard_config,
-                meta={"service": {"upstream": _public_upstream(config), "host": config.host}},
+                meta=meta
+                if meta is not None
+                else {"service": {"upstream": _public_upstream(config), "host": config.host}},
             )
             if config.audit_log
             else None
         )
-        hooks = [self.metrics] + ([self.audit] if self.audit is not None else [])
-        self.guard = self.kit.guard(config=guard_config, hooks=hooks)
+        every: list[DecisionHook] = [self.metrics, *hooks]
+        if self.audit is not None:
+            every.append(self.audit)
+        self.guard = self.kit.guard(config=guard_config, hooks=every)
         self.runtime: RealtimeRuntime[Any, Any] = RealtimeRuntime(
             self.guard,
             clock=clock,

@@ -67,6 +67,14 @@ class TicketStore(Generic[T]):
             del self._items[ticket_id]
             return held.item
 
+    def peek(self, ticket_id: str) -> T | None:
+        """The item under ``ticket_id``, left in place; ``None`` if unknown or expired."""
+        with self._lock:
+            held = self._items.get(ticket_id)
+            if held is None or held.expires_ns <= self._now_ns():
+                return None
+            return held.item
+
     def expire(self) -> list[T]:
         """Remove and return every item whose lifetime is over."""
         now = self._now_ns()
