@@ -35,7 +35,7 @@ from typing import Any, Final, final
 import msgspec
 
 from plansentry.core import strictjson
-from plansentry.core.errors import ConfigError, InputError, KitError, PlansentryError
+from plansentry.core.errors import ConfigError, InputError, PlansentryError
 from plansentry.core.failures import BucketMap, FailureMode
 from plansentry.core.gate import Gate
 from plansentry.report.fmli import (
@@ -332,22 +332,12 @@ KitLoader = Callable[[Mapping[str, Any]], DomainKit[Any, Any]]
 
 
 def load_identity(identity: Mapping[str, Any]) -> DomainKit[Any, Any]:
-    """The installed kit a log's header names (``name``, ``rules_version``, ``params``).
-
-    The params come from a user's file and go to the kit's own code: what that code raises for a
-    value it cannot take is a :class:`KitError` naming the kit."""
-    name = str(identity["name"])
-    params = identity.get("params") or {}
-    if not isinstance(params, dict):
-        raise KitError(f"the kit {name!r}: its params are not an object")
-    try:
-        return load_kit(name, rules_version=identity.get("rules_version"), params=params)
-    except (TypeError, ValueError, AttributeError, OSError) as exc:
-        if isinstance(exc, PlansentryError):
-            raise
-        raise KitError(
-            f"the kit {name!r} cannot be built from the log's params: {type(exc).__name__}: {exc}"
-        ) from None
+    """The installed kit a log's header names (``name``, ``rules_version``, ``params``)."""
+    return load_kit(
+        str(identity["name"]),
+        rules_version=identity.get("rules_version"),
+        params=identity.get("params") or {},
+    )
 
 
 def tally_sections(

@@ -41,7 +41,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Final, Generic, Protocol, TypeVar, final
 
 from plansentry.core.decision import SafeMove
-from plansentry.core.errors import KitError
+from plansentry.core.errors import KitError, PlansentryError
 from plansentry.core.failures import FailureMode
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import DecisionHook, Fallback, Guard, VersionedDomain
@@ -249,7 +249,8 @@ def load_kit(
     """Build the installed kit ``name`` with ``params``, under ``rules_version`` if given.
 
     Raises :class:`KitError` when no such kit is installed or it cannot apply those rules (the
-    message names the versions it has), and whatever the kit raises for bad ``params``
+    message names the versions it has) or its code fails on ``params`` (a ``TypeError`` for an
+    unknown one, say), and whatever :class:`PlansentryError` the kit raises for bad ``params``
     (a :class:`~plansentry.core.errors.ConfigError` naming the parameter).
     """
     found = plugin(name)
@@ -258,7 +259,19 @@ def load_kit(
             f"domain kit {name!r} cannot apply rules {rules_version!r}: this installation has "
             f"{', '.join(found.rules_versions)}; install the version of the kit that wrote them"
         )
-    kit = found.make_kit(rules_version=rules_version, **dict(params or {}))
+    if params is not None and not isinstance(params, Mapping):
+        raise KitError(f"domain kit {name!r}: its params must be an object, got {params!r}")
+    try:
+        kit = found.make_kit(rules_version=rules_version, **dict(params or {}))
+    except (TypeError, ValueError, AttributeError, OSError) as exc:
+        # params come from users (--param, a log's header): what a kit's own code raises for a
+        # value it cannot take is that kit's refusal of them, in one line
+        if isinstance(exc, PlansentryError):
+            raise
+        raise KitError(
+            f"domain kit {name!r} cannot be built with params {dict(params or {})!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     want = rules_version or found.rules_versions[0]
     if kit.name != name or kit.rules_version != want:
         raise KitError(

@@ -20,7 +20,7 @@ from typing import Any, final
 
 import msgspec
 
-from plansentry.core.errors import InputError, KitError, ReplayError
+from plansentry.core.errors import InputError, PlansentryError, ReplayError
 from plansentry.runtime.config import GuardConfig
 from plansentry.runtime.guard import Guard
 from plansentry.runtime.kit import DomainKit, load_kit
@@ -74,7 +74,7 @@ def guard_for(header: dict[str, Any]) -> tuple[Guard[Any, Any], DomainKit[Any, A
             rules_version=ident.get("rules_version"),
             params=ident.get("params") or {},
         )
-    except KitError as exc:
+    except PlansentryError as exc:  # not installed, other rules, params or a map it refuses
         raise ReplayError(f"cannot rebuild the guard that wrote this log: {exc}") from None
     config = GuardConfig.from_json(header["config"])
     return kit.guard(config=config), kit
