@@ -143,7 +143,8 @@ def test_a_stopped_node_answers_nothing_and_a_restarted_one_answers_again(
     exit 0) and started again: before, decisions; while it is gone, the robots' own timeouts; once
     rediscovered, decisions again; every decision that came was by its budget, none twice."""
     g = guard(upstream=upstream.url)
-    bots = robots(robots=2, duration_s=10.0, budget_ms=BUDGET_MS, timeout_s=0.5, interval_s=0.05)
+    # 14 s: ready, 1.5 s, the stop, 1.5 s, the restart (1-2 s), 4 s to rediscover, and asks after
+    bots = robots(robots=2, duration_s=14.0, budget_ms=BUDGET_MS, timeout_s=0.5, interval_s=0.05)
     started = time.monotonic()
     while not bots.ready() and time.monotonic() < started + 20:
         time.sleep(0.02)
