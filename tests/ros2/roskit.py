@@ -29,9 +29,11 @@ CONTEXT = {"task_id": "T-1", "target": 7, "max_step": 3, "blocked": [4]}
 _DOMAINS = itertools.count()
 #: How much longer than its budget a robot may wait for a decision on a busy 2-core machine: the
 #: node decides by the budget after receipt (asserted exactly); the DDS hop each way, and the
-#: robot process's own scheduling, are the robot's to allow for (one took 41 ms in a full-suite
-#: run beside other sessions' builds).
-HOP_SLACK_MS = 100.0
+#: robot process's own scheduling, are the robot's to allow for. Measured: 41 ms in a full-suite
+#: run beside other sessions' builds, and three round trips of 377-379 ms at a 250 ms budget in
+#: three runs of tests/ros2 on 2026-12-08 (the node's decision on time each time; cause not yet
+#: known, docs/ROS2.md): the allowance is the machine's worst seen, with room.
+HOP_SLACK_MS = 200.0
 
 
 def require_ros() -> None:
