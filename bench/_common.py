@@ -23,6 +23,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def ms(ns: float | None) -> float | None:
+    """Nanoseconds as milliseconds, to the microsecond (``None`` stays ``None``)."""
+    return None if ns is None else round(ns / 1e6, 3)
+
+
+def percentiles_ms(values_ns: list[int]) -> dict[str, Any]:
+    """p50, p99, p99.9 and the maximum of nanosecond samples, in milliseconds (nearest rank, as
+    :func:`plansentry.report.stats.percentile`), and their count."""
+    from plansentry.report.stats import percentile
+
+    return {
+        "p50_ms": ms(percentile(values_ns, 0.50)),
+        "p99_ms": ms(percentile(values_ns, 0.99)),
+        "p999_ms": ms(percentile(values_ns, 0.999)),
+        "max_ms": ms(max(values_ns) if values_ns else None),
+        "n": len(values_ns),
+    }
+
+
 def summary_us(samples_ns: list[int]) -> dict[str, float]:
     ordered = sorted(samples_ns)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]

@@ -33,30 +33,15 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "ros2"))
 
-from _common import emit, machine  # noqa: E402
+from _common import emit, machine, percentiles_ms  # noqa: E402
 from faultproxy import StreamingUpstream  # noqa: E402
 from plansentry.domains.warehouse.kit import warehouse_kit  # noqa: E402
 from plansentry.domains.warehouse.schema import encode_plan  # noqa: E402
 from plansentry.planners.openai_compat import OpenAICompatPlanner  # noqa: E402
-from plansentry.report.stats import percentile  # noqa: E402
 from plansentry.runtime.realtime import RealtimeRuntime  # noqa: E402
 
 BUDGET_MS = 150.0
 BLOCK = 50
-
-
-def _ms(ns: float | None) -> float | None:
-    return None if ns is None else round(ns / 1e6, 3)
-
-
-def _pcts(values_ns: list[int]) -> dict[str, Any]:
-    return {
-        "p50_ms": _ms(percentile(values_ns, 0.50)),
-        "p99_ms": _ms(percentile(values_ns, 0.99)),
-        "p999_ms": _ms(percentile(values_ns, 0.999)),
-        "max_ms": _ms(max(values_ns) if values_ns else None),
-        "n": len(values_ns),
-    }
 
 
 def _node(env: dict[str, str], upstream: str) -> subprocess.Popen[str]:
@@ -175,7 +160,7 @@ def bench(robot_counts: list[int], rounds: int) -> dict[str, Any]:
             for _ in range(max(1, rounds // BLOCK)):
                 samples["direct"] += _run(n, direct_fns, BLOCK)
                 samples["node"] += _run(n, node_fns, BLOCK)
-            d, h = _pcts(samples["direct"]), _pcts(samples["node"])
+            d, h = percentiles_ms(samples["direct"]), percentiles_ms(samples["node"])
             out[key] = {
                 "direct": d,
                 "node": h,

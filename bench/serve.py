@@ -53,13 +53,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from _common import emit, machine  # noqa: E402
+from _common import emit, machine, ms, percentiles_ms  # noqa: E402
 from faultproxy import FaultProxy, StreamingUpstream  # noqa: E402
 from plansentry.domains.warehouse.kit import warehouse_kit  # noqa: E402
 from plansentry.domains.warehouse.schema import encode_plan  # noqa: E402
 from plansentry.planners.local_server import free_port  # noqa: E402
 from plansentry.planners.openai_compat import OpenAICompatPlanner  # noqa: E402
-from plansentry.report.stats import percentile  # noqa: E402
 from plansentry.runtime.planner import StopToken  # noqa: E402
 from plansentry.runtime.realtime import RealtimeRuntime  # noqa: E402
 
@@ -84,20 +83,6 @@ def _kit_and_context() -> tuple[Any, dict[str, Any], bytes]:
     ctx = kit.codec.context_from_json(ctx_json)
     plan = kit.fallbacks[0].plan(ctx).plan
     return kit, ctx_json, encode_plan(plan)
-
-
-def _ms(ns: float | None) -> float | None:
-    return None if ns is None else round(ns / 1e6, 3)
-
-
-def _pcts(values_ns: list[int]) -> dict[str, Any]:
-    return {
-        "p50_ms": _ms(percentile(values_ns, 0.50)),
-        "p99_ms": _ms(percentile(values_ns, 0.99)),
-        "p999_ms": _ms(percentile(values_ns, 0.999)),
-        "max_ms": _ms(max(values_ns) if values_ns else None),
-        "n": len(values_ns),
-    }
 
 
 @contextlib.contextmanager
@@ -160,7 +145,7 @@ def _side_by_side(cases: dict[str, Any], rounds: int, block: int) -> dict[str, l
 
 
 def _added(samples: dict[str, list[int]]) -> dict[str, Any]:
-    inproc, served = _pcts(samples["in_process"]), _pcts(samples["service"])
+    inproc, served = percentiles_ms(samples["in_process"]), percentiles_ms(samples["service"])
     return {
         "in_process": inproc,
         "service": served,
@@ -343,11 +328,11 @@ def bench_load(robots: int, seconds: float, seed: int) -> dict[str, Any]:
         "fault_mix": [{"weight": w, "mode": m, "param": p} for w, m, p in FAULT_MIX],
         "faults_drawn": dict(proxy.drawn),
         "decisions": len(overrun),
-        "overrun": _pcts(overrun),
+        "overrun": percentiles_ms(overrun),
         "later_than_deadline_plus_5ms": late,
         "server_slack": {  # the deadline minus when the service had its response ready
-            **_pcts(out["server_slack_ns"]),
-            "min_ms": _ms(min(out["server_slack_ns"], default=None)),
+            **percentiles_ms(out["server_slack_ns"]),
+            "min_ms": ms(min(out["server_slack_ns"], default=None)),
             "late": len(out["late_inside"]),
             "late_decisions": out["late_inside"],
         },
@@ -413,7 +398,7 @@ def bench_pool(calls: int, block: int) -> dict[str, Any]:
             connections_before = upstream.connections
             asyncio.run(run())
             upstream.stop()
-            pool, no_pool = _pcts(samples["pool"]), _pcts(samples["no_pool"])
+            pool, no_pool = percentiles_ms(samples["pool"]), percentiles_ms(samples["no_pool"])
             out[scheme] = {
                 "pool": pool,
                 "no_pool": no_pool,
@@ -543,7 +528,7 @@ def bench_servers(rounds: int, block: int) -> dict[str, Any]:
     return {
         "what": "POST /v1/decide round trip, warehouse kit, instant in-process planner; one "
         "process per server, one http.client keep-alive connection each, interleaved in blocks",
-        "servers": {k: _pcts(v) for k, v in samples.items()},
+        "servers": {k: percentiles_ms(v) for k, v in samples.items()},
         "not_installed": missing,
     }
 
